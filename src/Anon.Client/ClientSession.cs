@@ -1,0 +1,106 @@
+using System.Net;
+using System.Net.Sockets;
+using Anon.Io;
+using Anon.Protocol;
+
+namespace Anon.Client;
+
+/// <summary>
+/// The client's socket loop: a UDP socket connected to the gateway, so the kernel delivers nothing
+/// from any other address or port, driving the sans-IO <see cref="ClientConnection"/>.
+/// </summary>
+public sealed class ClientSession : IDisposable
+{
+    private readonly Socket _socket;
+    private readonly PacketLog _log;
+    private readonly MonotonicClock _clock;
+    private readonly byte[] _receiveBuffer = new byte[65536];
+    private readonly byte[] _sendBuffer = new byte[Segments.MaxDatagram];
+    private SocketError? _lastError;
+
+    public ClientSession(IPEndPoint gateway, PacketLog log, TimeProvider? time = null)
+    {
+        _log = log;
+        _clock = new MonotonicClock(time ?? TimeProvider.System);
+        _socket = new Socket(gateway.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        _socket.Connect(gateway);
+    }
+
+    public TimeSpan Now => _clock.Now;
+
+    /// <summary>
+    /// Runs <paramref name="connection"/> until it is complete or has failed, then, if it lingers,
+    /// until it closes: call once for the transfer and again for the linger.
+    /// </summary>
+    public void Run(ClientConnection connection, bool untilClosed, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            TimeSpan now = _clock.Now;
+            connection.HandleTimeout(now);
+            while (connection.PollTransmit(_sendBuffer, out int length))
+            {
+                Send(_sendBuffer.AsSpan(0, length));
+            }
+
+            if (connection.State is ClientState.Failed or ClientState.Closed
+                || (connection.IsComplete && !untilClosed))
+            {
+                return;
+            }
+
+            TimeSpan wait = (connection.PollTimeout() ?? now) - now;
+            if (_socket.Poll(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, SelectMode.SelectRead))
+            {
+                Receive(connection);
+            }
+        }
+    }
+
+    /// <summary>Words to add to a failure message about the last network error seen, if any.</summary>
+    public string NetworkErrorNote => _lastError switch
+    {
+        null => "",
+        SocketError.ConnectionRefused => " (the gateway's host answered that nothing listens on that port)",
+        SocketError error => $" (last network error: {error})",
+    };
+
+    public void Dispose() => _socket.Dispose();
+
+    private void Receive(ClientConnection connection)
+    {
+        int length;
+        try
+        {
+            length = _socket.Receive(_receiveBuffer, SocketFlags.None);
+        }
+        catch (SocketException e)
+        {
+            // An ICMP error for our last send, such as port unreachable. The gateway may be
+            // restarting: keep trying until the idle timeout, and say so if it comes to that.
+            _lastError = e.SocketErrorCode;
+            return;
+        }
+
+        ReadOnlySpan<byte> datagram = _receiveBuffer.AsSpan(0, length);
+        _log.Packet(PacketDirection.Receive, datagram);
+        int answer = connection.HandleDatagram(datagram, _clock.Now, _sendBuffer);
+        if (answer > 0)
+        {
+            Send(_sendBuffer.AsSpan(0, answer));
+        }
+    }
+
+    private void Send(ReadOnlySpan<byte> datagram)
+    {
+        _log.Packet(PacketDirection.Send, datagram);
+        try
+        {
+            _socket.Send(datagram, SocketFlags.None);
+        }
+        catch (SocketException e)
+        {
+            _lastError = e.SocketErrorCode; // no route, or an earlier datagram's ICMP error: retries cover it
+        }
+    }
+}

@@ -1,0 +1,132 @@
+using System.CommandLine;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using Anon.Client;
+using Anon.Io;
+using Anon.Protocol;
+
+var server = new Option<string>("--server", "-s")
+{
+    Description = "The gateway: an IPv4 or IPv6 address, or a host name.",
+    Required = true,
+};
+var port = CommandLineApp.PortOption("The gateway's UDP port.", allowZero: false);
+var log = new Option<string>("--log", "-l")
+{
+    Description = "Log file: one line per datagram sent or received, and the client's events. Appended to.",
+    Required = true,
+};
+var file = new Option<string>("--file", "-f")
+{
+    Description = "Where to write the page. Written whole or not at all.",
+    Required = true,
+};
+var timeout = CommandLineApp.DurationOption(
+    "--timeout", "Give up when nothing arrives from the gateway for this many seconds.", ClientOptions.Default.IdleTimeout, inSeconds: true);
+var linger = CommandLineApp.DurationOption(
+    "--linger", "After the transfer, stay this many milliseconds to answer the gateway's FIN again if our FIN|ACK was lost.",
+    ClientOptions.Default.Linger, inSeconds: false);
+var initialSequence = CommandLineApp.InitialSequenceOption();
+
+var root = new RootCommand("anonclient: fetches the command page from the gateway, writes it to a file and switches the LED.")
+{
+    server, port, log, file, timeout, linger, initialSequence,
+};
+root.SetAction(parsed => Fetch(
+    parsed.GetRequiredValue(server),
+    parsed.GetValue(port),
+    parsed.GetRequiredValue(log),
+    parsed.GetRequiredValue(file),
+    new ClientOptions { IdleTimeout = parsed.GetValue(timeout), Linger = parsed.GetValue(linger) },
+    parsed.GetValue(initialSequence)));
+return CommandLineApp.Run(root, args);
+
+static int Fetch(string host, int port, string logPath, string outputPath, ClientOptions options, uint? initialSequence)
+{
+    if (options.IdleTimeout <= TimeSpan.Zero)
+    {
+        throw new CommandFailedException(ExitCodes.Usage, "--timeout must be more than 0 seconds");
+    }
+
+    using var stop = new CancellationTokenSource();
+    using PosixSignalRegistration onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+    using PosixSignalRegistration onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+
+    using PacketLog packetLog = PacketLog.Open(logPath);
+    try
+    {
+        using OutputFile output = OutputFile.Create(outputPath);
+        var gateway = new IPEndPoint(Resolve(host), port);
+        packetLog.Event($"anonclient fetching from {gateway}");
+
+        using var session = new ClientSession(gateway, packetLog);
+        var isn = new SequenceNumber(initialSequence ?? BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(4)));
+        var connection = new ClientConnection(isn, session.Now, options);
+        session.Run(connection, untilClosed: false, stop.Token);
+        if (stop.IsCancellationRequested)
+        {
+            throw new CommandFailedException(ExitCodes.Unavailable, "stopped by signal before the transfer completed");
+        }
+
+        if (!connection.IsComplete)
+        {
+            throw new CommandFailedException(
+                ExitCodes.Unavailable, $"{connection.FailureReason} from {gateway}{session.NetworkErrorNote}");
+        }
+
+        ReadOnlySpan<byte> content = connection.Content.Span;
+        output.Commit(content);
+        packetLog.Event($"wrote {content.Length} bytes to {outputPath}");
+        Console.WriteLine($"anonclient: received {content.Length} bytes from {gateway}, written to {outputPath}");
+
+        int exitCode = Execute(content, new SimulatedLed(Console.Out, packetLog), packetLog);
+        session.Run(connection, untilClosed: true, stop.Token); // linger, if asked for
+        return exitCode;
+    }
+    catch (CommandFailedException e)
+    {
+        packetLog.Event($"error: {e.Message}");
+        throw;
+    }
+
+    void Stop(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        stop.Cancel();
+    }
+}
+
+static int Execute(ReadOnlySpan<byte> content, ILed led, PacketLog log)
+{
+    if (!CommandPage.TryParse(content, out LightCommand command))
+    {
+        throw new CommandFailedException(
+            ExitCodes.UnknownCommand, $"cannot parse the command: the first line is \"{CommandPage.DescribeFirstLine(content)}\"");
+    }
+
+    log.Event($"command {command.ToPageText()}");
+    led.Apply(command);
+    return ExitCodes.Success;
+}
+
+static IPAddress Resolve(string host)
+{
+    if (IPAddress.TryParse(host.Trim('[', ']'), out IPAddress? address))
+    {
+        return address;
+    }
+
+    try
+    {
+        IPAddress[] addresses = Dns.GetHostAddresses(host);
+        return addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork)
+            ?? addresses.FirstOrDefault()
+            ?? throw new CommandFailedException(ExitCodes.UnknownHost, $"the gateway's name '{host}' has no address");
+    }
+    catch (SocketException e)
+    {
+        throw new CommandFailedException(ExitCodes.UnknownHost, $"cannot resolve the gateway's name '{host}': {e.Message}", e);
+    }
+}

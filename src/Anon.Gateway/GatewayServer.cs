@@ -1,0 +1,206 @@
+using System.Net;
+using System.Net.Sockets;
+using Anon.Io;
+using Anon.Protocol;
+
+namespace Anon.Gateway;
+
+/// <summary>
+/// The gateway's socket loop: one UDP socket, one thread, driving the sans-IO
+/// <see cref="GatewayEndpoint"/> with each datagram and each timer expiry.
+/// </summary>
+public sealed class GatewayServer : IDisposable
+{
+    /// <summary>Longest wait between checks for shutdown when no timer is due.</summary>
+    private static readonly TimeSpan MaximumWait = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How many datagrams one wake-up reads before it runs the timers again.</summary>
+    private const int ReceiveBatch = 64;
+
+    private static readonly TimeSpan SummaryInterval = TimeSpan.FromMinutes(1);
+
+    private readonly Socket _socket;
+    private readonly GatewayEndpoint _endpoint;
+    private readonly PacketLog _log;
+    private readonly MonotonicClock _clock;
+    private readonly byte[] _receiveBuffer = new byte[65536];
+    private readonly byte[] _sendBuffer = new byte[Segments.MaxDatagram];
+    private readonly SocketAddress _source;
+    private long _sendErrors;
+
+    public GatewayServer(Socket socket, GatewayEndpoint endpoint, PacketLog log, TimeProvider? time = null)
+    {
+        _socket = socket;
+        _endpoint = endpoint;
+        _log = log;
+        _clock = new MonotonicClock(time ?? TimeProvider.System);
+        _source = new SocketAddress(socket.AddressFamily);
+    }
+
+    /// <summary>The address the socket is bound to (port included, when 0 was asked for).</summary>
+    public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.LocalEndPoint!;
+
+    /// <summary>
+    /// Binds a UDP socket on every address: IPv6 and, through a dual-mode socket, IPv4 too; IPv4 only
+    /// where the system has no IPv6.
+    /// </summary>
+    /// <exception cref="CommandFailedException">The port is in use or not ours to take.</exception>
+    public static Socket Bind(int port)
+    {
+        Socket socket = Socket.OSSupportsIPv6
+            ? new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp) { DualMode = true }
+            : new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            socket.Bind(new IPEndPoint(socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, port));
+            return socket;
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            string reason = e.SocketErrorCode switch
+            {
+                SocketError.AddressAlreadyInUse => $"UDP port {port} is already in use",
+                SocketError.AccessDenied => $"not allowed to use UDP port {port} (ports below 1024 need privileges)",
+                _ => $"cannot listen on UDP port {port}: {e.Message}",
+            };
+            throw new CommandFailedException(ExitCodes.Unavailable, reason, e);
+        }
+    }
+
+    /// <summary>Serves until <paramref name="stop"/> is cancelled; returns within a fraction of a second of it.</summary>
+    public void Run(CancellationToken stop)
+    {
+        TimeSpan nextSummary = _clock.Now + SummaryInterval;
+        var summary = new StatisticsSummary(_endpoint.Statistics);
+        while (!stop.IsCancellationRequested)
+        {
+            TimeSpan now = _clock.Now;
+            _endpoint.HandleTimeout(now);
+            SendRetransmissions();
+            ReportEvents();
+            if (now >= nextSummary)
+            {
+                summary.Report(_log, _sendErrors);
+                nextSummary = now + SummaryInterval;
+            }
+
+            TimeSpan wait = (_endpoint.PollTimeout() ?? TimeSpan.MaxValue) - now;
+            wait = wait < TimeSpan.Zero ? TimeSpan.Zero : wait > MaximumWait ? MaximumWait : wait;
+            if (_socket.Poll(wait, SelectMode.SelectRead))
+            {
+                ReceiveBatchOfDatagrams();
+            }
+        }
+
+        ReportEvents();
+        summary.Report(_log, _sendErrors);
+    }
+
+    public void Dispose() => _socket.Dispose();
+
+    private void ReceiveBatchOfDatagrams()
+    {
+        for (int i = 0; i < ReceiveBatch && (i == 0 || _socket.Poll(0, SelectMode.SelectRead)); i++)
+        {
+            int length;
+            try
+            {
+                length = _socket.ReceiveFrom(_receiveBuffer, SocketFlags.None, _source);
+            }
+            catch (SocketException)
+            {
+                // An ICMP error for an earlier send, reported on this socket: the peer's problem, not ours.
+                continue;
+            }
+
+            ReadOnlySpan<byte> datagram = _receiveBuffer.AsSpan(0, length);
+            _log.Packet(PacketDirection.Receive, datagram);
+            int answer = _endpoint.HandleDatagram(_source, datagram, _clock.Now, _sendBuffer);
+            if (answer > 0)
+            {
+                Send(_sendBuffer.AsSpan(0, answer), _source);
+            }
+        }
+    }
+
+    private void SendRetransmissions()
+    {
+        while (_endpoint.PollTransmit(_sendBuffer, out int length, out SocketAddress? destination))
+        {
+            Send(_sendBuffer.AsSpan(0, length), destination!);
+        }
+    }
+
+    private void Send(ReadOnlySpan<byte> datagram, SocketAddress destination)
+    {
+        _log.Packet(PacketDirection.Send, datagram);
+        try
+        {
+            _socket.SendTo(datagram, SocketFlags.None, destination);
+        }
+        catch (SocketException)
+        {
+            // A full send buffer or an unreachable peer: the retransmission timer covers it.
+            _sendErrors++;
+        }
+    }
+
+    private void ReportEvents()
+    {
+        while (_endpoint.PollEvent(out GatewayEvent e))
+        {
+            string peer = Describe(e.Peer);
+            _log.Event(e.Kind switch
+            {
+                GatewayEventKind.Opened => $"connection from {peer} opened",
+                GatewayEventKind.Completed =>
+                    $"connection from {peer} completed: {e.BytesAcknowledged} bytes in {e.Elapsed.TotalMilliseconds:0.0} ms, {e.Retransmissions} retransmissions",
+                GatewayEventKind.TimedOut =>
+                    $"connection from {peer} given up: no acknowledgment after every retransmission ({e.BytesAcknowledged} bytes acknowledged)",
+                GatewayEventKind.Replaced => $"connection from {peer} replaced: the client restarted with a new handshake",
+                _ => $"connection from {peer} refused: the connection table is full",
+            });
+        }
+    }
+
+    /// <summary>"192.0.2.1:5000" or "[2001:db8::1]:5000"; IPv4 clients of the dual-mode socket shown as IPv4.</summary>
+    internal static string Describe(SocketAddress address)
+    {
+        var endPoint = (IPEndPoint)new IPEndPoint(IPAddress.IPv6Any, 0).Create(address);
+        return endPoint.Address.IsIPv4MappedToIPv6
+            ? new IPEndPoint(endPoint.Address.MapToIPv4(), endPoint.Port).ToString()
+            : endPoint.ToString();
+    }
+
+    /// <summary>One line a minute with what changed, instead of a line per dropped datagram.</summary>
+    private sealed class StatisticsSummary(GatewayStatistics statistics)
+    {
+        private long _opened;
+        private long _completed;
+        private long _timedOut;
+        private long _retransmissions;
+        private long _dropped;
+
+        public void Report(PacketLog log, long sendErrors)
+        {
+            long dropped = statistics.Runts + statistics.Unmatched + statistics.InvalidAcks;
+            if (statistics.ConnectionsOpened == _opened && dropped == _dropped)
+            {
+                return;
+            }
+
+            log.Event(
+                $"since the last summary: {statistics.ConnectionsOpened - _opened} connections opened, " +
+                $"{statistics.ConnectionsCompleted - _completed} completed, {statistics.ConnectionsTimedOut - _timedOut} given up, " +
+                $"{statistics.Retransmissions - _retransmissions} retransmissions, {dropped - _dropped} datagrams dropped " +
+                $"(totals: {statistics.Runts} too short, {statistics.Unmatched} unmatched, {statistics.InvalidAcks} invalid acks, " +
+                $"{statistics.DuplicateAcks} duplicate acks, {sendErrors} send errors)");
+            _opened = statistics.ConnectionsOpened;
+            _completed = statistics.ConnectionsCompleted;
+            _timedOut = statistics.ConnectionsTimedOut;
+            _retransmissions = statistics.Retransmissions;
+            _dropped = dropped;
+        }
+    }
+}

@@ -1,0 +1,106 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Anon.Gateway;
+using Anon.Io;
+using Anon.Protocol;
+
+var port = CommandLineApp.PortOption("UDP port to serve on; 0 picks a free one (printed at start).", allowZero: true);
+var log = new Option<string>("--log", "-l", "-s")
+{
+    Description = "Log file: one line per datagram sent or received, and the gateway's events. Appended to.",
+    Required = true,
+};
+var url = new Option<Uri>("--url", "-w")
+{
+    Description = "The command page to download (http or https) and serve.",
+    Required = true,
+    CustomParser = result =>
+    {
+        string token = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+        if (Uri.TryCreate(token, UriKind.Absolute, out Uri? uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+        {
+            return uri;
+        }
+
+        result.AddError($"'{token}' is not an http:// or https:// URL");
+        return null;
+    },
+};
+var initialSequence = CommandLineApp.InitialSequenceOption();
+var maxConnections = new Option<int>("--max-connections")
+{
+    Description = "Connections served at once at most; further handshakes are refused until one ends.",
+    DefaultValueFactory = _ => GatewayOptions.Default.MaximumConnections,
+    CustomParser = result => (int)CommandLineApp.ParseInteger(result, 1, 1_000_000, "a connection count"),
+};
+var maxSize = new Option<int>("--max-size")
+{
+    Description = "Largest page accepted, in bytes.",
+    DefaultValueFactory = _ => PageDownloader.DefaultMaximumSize,
+    CustomParser = result => (int)CommandLineApp.ParseInteger(result, 0, 64 * 1024 * 1024, "a size in bytes"),
+};
+
+var root = new RootCommand("anonGateway: downloads a command page and serves it over UDP to the devices of the local network.")
+{
+    port, log, url, initialSequence, maxConnections, maxSize,
+};
+root.SetAction(parsed => Serve(
+    parsed.GetValue(port),
+    parsed.GetRequiredValue(log),
+    parsed.GetRequiredValue(url),
+    parsed.GetValue(initialSequence),
+    new GatewayOptions { MaximumConnections = parsed.GetValue(maxConnections) },
+    parsed.GetValue(maxSize)));
+return CommandLineApp.Run(root, args);
+
+static int Serve(int port, string logPath, Uri url, uint? initialSequence, GatewayOptions options, int maxSize)
+{
+    using var stop = new CancellationTokenSource();
+    using PosixSignalRegistration onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+    using PosixSignalRegistration onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+
+    using PacketLog packetLog = PacketLog.Open(logPath);
+    packetLog.Event($"anonGateway starting: downloading {url}");
+    try
+    {
+        byte[] page;
+        using (var downloader = new PageDownloader(maxSize))
+        {
+            page = downloader.DownloadAsync(url, stop.Token).GetAwaiter().GetResult();
+        }
+
+        string command = CommandPage.TryParse(page, out LightCommand parsed)
+            ? parsed.ToPageText()
+            : $"no known command: first line is \"{CommandPage.DescribeFirstLine(page)}\"";
+        packetLog.Event($"downloaded {page.Length} bytes: {command}");
+
+        ISynCookieGenerator cookies = initialSequence is { } isn
+            ? new FixedSynCookie(new SequenceNumber(isn))
+            : KeyedSynCookies.CreateRandom();
+        using var server = new GatewayServer(GatewayServer.Bind(port), new GatewayEndpoint(page, cookies, options), packetLog);
+        string listening = $"serving {page.Length} bytes ({command}) from {url}; listening on UDP port {server.LocalEndPoint.Port}";
+        packetLog.Event(listening);
+        Console.WriteLine($"anonGateway: {listening}");
+        Console.Out.Flush();
+
+        server.Run(stop.Token);
+        packetLog.Event("anonGateway stopped by signal");
+        return ExitCodes.Success;
+    }
+    catch (CommandFailedException e)
+    {
+        packetLog.Event($"error: {e.Message}");
+        throw;
+    }
+    catch (OperationCanceledException) when (stop.IsCancellationRequested)
+    {
+        packetLog.Event("anonGateway stopped by signal before it was serving");
+        return ExitCodes.Success;
+    }
+
+    void Stop(PosixSignalContext context)
+    {
+        context.Cancel = true; // shut down cleanly ourselves: the loop notices within 200 ms
+        stop.Cancel();
+    }
+}

@@ -1,0 +1,114 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+
+namespace Anon.Io;
+
+/// <summary>Command-line conventions both programs share: option parsers, error reporting, exit codes.</summary>
+public static class CommandLineApp
+{
+    /// <summary>
+    /// Parses and runs <paramref name="root"/>. A usage error prints one line per problem and exits
+    /// with <see cref="ExitCodes.Usage"/>; a <see cref="CommandFailedException"/> prints its message
+    /// and exits with its code; anything else is a bug, reported without a stack trace unless
+    /// ANON_DEBUG=1.
+    /// </summary>
+    public static int Run(RootCommand root, string[] args)
+    {
+        string name = root.Name;
+        ParseResult parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (ParseError error in parsed.Errors)
+            {
+                Console.Error.WriteLine($"{name}: {error.Message}");
+            }
+
+            Console.Error.WriteLine($"Try '{name} --help' for more information.");
+            return ExitCodes.Usage;
+        }
+
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration
+            {
+                EnableDefaultExceptionHandler = false,
+                ProcessTerminationTimeout = null, // each program handles SIGINT/SIGTERM itself
+            });
+        }
+        catch (CommandFailedException e)
+        {
+            Console.Error.WriteLine($"{name}: {e.Message}");
+            return e.ExitCode;
+        }
+#pragma warning disable CA1031 // The last line of defence: a bug still ends in one clear line and an exit code.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Console.Error.WriteLine($"{name}: internal error: {e.Message}");
+            if (Environment.GetEnvironmentVariable("ANON_DEBUG") == "1")
+            {
+                Console.Error.WriteLine(e);
+            }
+
+            return ExitCodes.InternalError;
+        }
+    }
+
+    /// <summary>A UDP port option (<c>-p</c>, <c>--port</c>) that rejects what is not a port with a clear message.</summary>
+    /// <param name="allowZero">True where 0 means "any free port, chosen by the system".</param>
+    public static Option<int> PortOption(string description, bool allowZero)
+    {
+        int lowest = allowZero ? 0 : 1;
+        return new Option<int>("--port", "-p")
+        {
+            Description = description,
+            Required = true,
+            CustomParser = result => (int)ParseInteger(result, lowest, ushort.MaxValue, "a port number"),
+        };
+    }
+
+    /// <summary><c>--initial-seq N</c>: fixes the ISN instead of drawing it at random.</summary>
+    public static Option<uint?> InitialSequenceOption() => new("--initial-seq")
+    {
+        Description = "Use this initial sequence number instead of a random one (tests; replaying the spec's sample).",
+        CustomParser = result => (uint)ParseInteger(result, 0, uint.MaxValue, "a sequence number (0 to 4294967295)"),
+    };
+
+    /// <summary>An option counting milliseconds or seconds, given as a number.</summary>
+    public static Option<TimeSpan> DurationOption(string name, string description, TimeSpan defaultValue, bool inSeconds)
+    {
+        return new Option<TimeSpan>(name)
+        {
+            Description = description,
+            DefaultValueFactory = _ => defaultValue,
+            CustomParser = result =>
+            {
+                string token = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+                if (!double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out double value)
+                    || value < 0 || value > TimeSpan.FromDays(1).TotalSeconds || double.IsNaN(value))
+                {
+                    result.AddError($"'{token}' is not a valid duration for {name}: give a number of {(inSeconds ? "seconds" : "milliseconds")}");
+                    return default;
+                }
+
+                return inSeconds ? TimeSpan.FromSeconds(value) : TimeSpan.FromMilliseconds(value);
+            },
+        };
+    }
+
+    /// <summary>A whole number between <paramref name="lowest"/> and <paramref name="highest"/>, with a message naming what it should be.</summary>
+    public static long ParseInteger(ArgumentResult result, long lowest, long highest, string what)
+    {
+        string token = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+        if (!long.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out long value)
+            || value < lowest || value > highest)
+        {
+            string option = result.Parent is OptionResult parent ? parent.Option.Name : "the option";
+            result.AddError($"'{token}' is not {what} for {option} ({lowest} to {highest})");
+            return lowest;
+        }
+
+        return value;
+    }
+}

@@ -1,0 +1,256 @@
+using System.Buffers;
+
+namespace Anon.Protocol;
+
+/// <summary>
+/// The client's side of one transfer, without I/O: handshake, then receive and acknowledge each
+/// segment in order until FIN (spec "This is the protocol you will implement"; PROTOCOL.md).
+/// </summary>
+/// <remarks>
+/// Inputs: <see cref="HandleDatagram"/> (datagrams from the gateway only: the caller's socket is
+/// connected to it) and <see cref="HandleTimeout"/>. Outputs: the answer written by
+/// <see cref="HandleDatagram"/>, timer-driven sends from <see cref="PollTransmit"/> (the first SYN
+/// and retransmissions), and <see cref="PollTimeout"/>.
+/// </remarks>
+public sealed class ClientConnection
+{
+    private readonly ClientOptions _options;
+    private readonly SequenceNumber _isn;
+    private readonly RtoEstimator _rto;
+    private readonly ArrayBufferWriter<byte> _content = new(16 * 1024);
+
+    private SequenceNumber _gatewayIsn;
+    private SequenceNumber _expectedSequence; // next content byte's sequence number
+    private SequenceNumber _nextSequence;     // our seq for the next acknowledgment we send
+    private SegmentHeader _lastAnswer;        // what a duplicate from the gateway gets again
+    private bool _transmitPending;            // _lastAnswer is due to be sent by PollTransmit
+    private bool _retransmitted;
+    private TimeSpan _sentAt;
+    private TimeSpan? _retransmitAt;
+    private TimeSpan _idleDeadline;
+    private TimeSpan? _lingerDeadline;
+
+    /// <param name="initialSequence">Our ISN: random in normal use (PROTOCOL.md "Handshake").</param>
+    /// <param name="now">The time of the first SYN, which <see cref="PollTransmit"/> yields at once.</param>
+    public ClientConnection(SequenceNumber initialSequence, TimeSpan now, ClientOptions? options = null)
+    {
+        _options = options ?? ClientOptions.Default;
+        _options.Retransmission.Validate();
+        _isn = initialSequence;
+        _rto = new RtoEstimator(_options.Retransmission);
+        _lastAnswer = new SegmentHeader(_isn, default, SegmentFlags.Syn);
+        _nextSequence = _isn + 1;
+        _idleDeadline = now + _options.IdleTimeout;
+        Send(now);
+    }
+
+    public ClientState State { get; private set; } = ClientState.SynSent;
+
+    /// <summary>The content received so far; complete once <see cref="State"/> is Finished or Closed.</summary>
+    public ReadOnlyMemory<byte> Content => _content.WrittenMemory;
+
+    /// <summary>Why the transfer failed, in words for the user; null unless <see cref="State"/> is Failed.</summary>
+    public string? FailureReason { get; private set; }
+
+    public ClientStatistics Statistics { get; } = new();
+
+    /// <summary>True once the content is complete (Finished or Closed).</summary>
+    public bool IsComplete => State is ClientState.Finished or ClientState.Closed;
+
+    /// <summary>
+    /// Processes one datagram from the gateway and writes the answer, if any, into
+    /// <paramref name="answer"/> (at least <see cref="SegmentHeader.Size"/> bytes).
+    /// </summary>
+    /// <returns>The answer's length; 0 for no answer.</returns>
+    public int HandleDatagram(ReadOnlySpan<byte> datagram, TimeSpan now, Span<byte> answer)
+    {
+        Statistics.DatagramsReceived++;
+        if (!SegmentHeader.TryRead(datagram, out SegmentHeader header) || State is ClientState.Closed or ClientState.Failed)
+        {
+            return Drop();
+        }
+
+        ReadOnlySpan<byte> payload = datagram[SegmentHeader.Size..];
+        return header.ControlFlags switch
+        {
+            SegmentFlags.Syn | SegmentFlags.Ack => HandleSynAck(header, payload, now, answer),
+            SegmentFlags.Ack or (SegmentFlags.Ack | SegmentFlags.Fin) => HandleSegment(header, payload, now, answer),
+            _ => Drop(),
+        };
+    }
+
+    /// <summary>Writes the next packet due from a timer (the first SYN, or a retransmission).</summary>
+    public bool PollTransmit(Span<byte> buffer, out int length)
+    {
+        if (!_transmitPending)
+        {
+            length = 0;
+            return false;
+        }
+
+        _transmitPending = false;
+        _lastAnswer.WriteTo(buffer);
+        Statistics.DatagramsSent++;
+        length = SegmentHeader.Size;
+        return true;
+    }
+
+    /// <summary>The earliest time <see cref="HandleTimeout"/> has work to do; null once the transfer has ended.</summary>
+    public TimeSpan? PollTimeout() => State switch
+    {
+        ClientState.Closed or ClientState.Failed => null,
+        ClientState.Finished => _lingerDeadline,
+        _ when _retransmitAt is { } retransmitAt && retransmitAt < _idleDeadline => retransmitAt,
+        _ => _idleDeadline,
+    };
+
+    public void HandleTimeout(TimeSpan now)
+    {
+        switch (State)
+        {
+            case ClientState.Finished when now >= _lingerDeadline:
+                State = ClientState.Closed;
+                break;
+            case ClientState.SynSent or ClientState.Established or ClientState.Receiving when now >= _idleDeadline:
+                Fail();
+                break;
+            case ClientState.SynSent or ClientState.Established when now >= _retransmitAt:
+                // Only the SYN and the handshake ACK expect an answer of their own; later ACKs are
+                // answered by the gateway's next segment, which its own timer brings.
+                Statistics.Retransmissions++;
+                _retransmitted = true;
+                _rto.BackOff();
+                Send(now);
+                break;
+        }
+    }
+
+    private int HandleSynAck(in SegmentHeader header, ReadOnlySpan<byte> payload, TimeSpan now, Span<byte> answer)
+    {
+        if (header.Acknowledgment != _isn + 1 || !payload.IsEmpty)
+        {
+            return Drop();
+        }
+
+        if (State == ClientState.SynSent)
+        {
+            if (!_retransmitted)
+            {
+                Statistics.HandshakeRoundTripTime = now - _sentAt;
+                _rto.AddSample(now - _sentAt); // Karn's rule (RFC 6298 §3): a SYN sent once
+            }
+
+            _gatewayIsn = header.Sequence;
+            _expectedSequence = _gatewayIsn + 1;
+            _retransmitted = false;
+            State = ClientState.Established;
+            return Answer(new SegmentHeader(_isn + 1, _expectedSequence, SegmentFlags.Ack), now, answer, expectsReply: true);
+        }
+
+        // A SYN|ACK once established: a duplicate of the one we took gets our last answer again; one
+        // with another ISN (a stale or forged handshake) is ignored.
+        return header.Sequence == _gatewayIsn ? Repeat(now, answer) : Drop();
+    }
+
+    private int HandleSegment(in SegmentHeader header, ReadOnlySpan<byte> payload, TimeSpan now, Span<byte> answer)
+    {
+        if (State == ClientState.SynSent || payload.Length > Segments.MaxPayload)
+        {
+            return Drop();
+        }
+
+        int offset = header.Sequence - _expectedSequence;
+        bool alreadyReceived = offset + payload.Length <= 0
+            && header.Sequence - _gatewayIsn > 0
+            && (offset < 0 || State == ClientState.Finished); // an empty FIN has offset 0
+        if (alreadyReceived)
+        {
+            // A segment we already have: its acknowledgment was lost or it was duplicated on the way.
+            // Acknowledge again, never append again.
+            Statistics.DuplicateSegments++;
+            return Repeat(now, answer);
+        }
+
+        if (offset != 0 || State == ClientState.Finished || (payload.IsEmpty && !header.IsFin))
+        {
+            // Ahead of the expected segment, overlapping it, or empty without FIN: a sound gateway
+            // sends none of these.
+            return Drop();
+        }
+
+        if (_content.WrittenCount + payload.Length > _options.MaximumContentLength)
+        {
+            FailureReason = $"the gateway sent more than the maximum of {_options.MaximumContentLength} bytes";
+            State = ClientState.Failed;
+            return 0;
+        }
+
+        _content.Write(payload);
+        Statistics.PayloadBytesReceived += payload.Length;
+        _expectedSequence += payload.Length;
+        _retransmitAt = null;
+
+        SegmentFlags flags = SegmentFlags.Ack;
+        if (header.IsFin)
+        {
+            // FIN takes no sequence number (PROTOCOL.md): ACK|FIN acknowledges the data up to it.
+            flags |= SegmentFlags.Fin;
+            State = ClientState.Finished;
+            _lingerDeadline = now + _options.Linger;
+        }
+        else
+        {
+            State = ClientState.Receiving;
+        }
+
+        return Answer(new SegmentHeader(_nextSequence, _expectedSequence, flags), now, answer, expectsReply: false);
+    }
+
+    private int Answer(SegmentHeader header, TimeSpan now, Span<byte> answer, bool expectsReply)
+    {
+        // Each new acknowledgment takes the next client sequence number, as in the spec's sample.
+        _nextSequence = header.Sequence + 1;
+        _lastAnswer = header;
+        _idleDeadline = now + _options.IdleTimeout;
+        if (expectsReply)
+        {
+            _sentAt = now;
+            _retransmitAt = now + _rto.Current;
+        }
+
+        return Repeat(now, answer);
+    }
+
+    private int Repeat(TimeSpan now, Span<byte> answer)
+    {
+        _idleDeadline = now + _options.IdleTimeout;
+        _lastAnswer.WriteTo(answer);
+        Statistics.DatagramsSent++;
+        return SegmentHeader.Size;
+    }
+
+    private void Send(TimeSpan now)
+    {
+        _sentAt = now;
+        _retransmitAt = now + _rto.Current;
+        _transmitPending = true;
+    }
+
+    private int Drop()
+    {
+        Statistics.Dropped++;
+        return 0;
+    }
+
+    private void Fail()
+    {
+        string idle = $"{_options.IdleTimeout.TotalSeconds:0.###} s";
+        FailureReason = State switch
+        {
+            ClientState.SynSent => $"no answer from the gateway within {idle}",
+            ClientState.Established => $"the gateway answered the handshake but sent no data for {idle}",
+            _ => $"the transfer stalled: nothing from the gateway for {idle} after {_content.WrittenCount} bytes",
+        };
+        State = ClientState.Failed;
+    }
+}

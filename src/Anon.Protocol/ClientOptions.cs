@@ -1,0 +1,25 @@
+namespace Anon.Protocol;
+
+public sealed record ClientOptions
+{
+    /// <summary>RTO bounds for the SYN and the handshake ACK, the two packets the client sends again.</summary>
+    public RetransmissionPolicy Retransmission { get; init; } = RetransmissionPolicy.Default;
+
+    /// <summary>
+    /// Give up when nothing from the gateway arrives for this long. Longer than the gateway's
+    /// backed-off RTO cap, so one silent gap of the gateway's retries does not end a transfer.
+    /// </summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long to stay after sending ACK|FIN, answering a retransmitted FIN again. Zero by default:
+    /// a lost ACK|FIN costs the gateway only its clean close, never data (PROTOCOL.md "Close"), and a
+    /// device should not wait to act on its command.
+    /// </summary>
+    public TimeSpan Linger { get; init; } = TimeSpan.Zero;
+
+    /// <summary>Content larger than this is refused, so a broken gateway cannot exhaust the device's memory.</summary>
+    public int MaximumContentLength { get; init; } = 16 * 1024 * 1024;
+
+    public static ClientOptions Default { get; } = new();
+}

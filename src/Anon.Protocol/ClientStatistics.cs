@@ -1,0 +1,23 @@
+namespace Anon.Protocol;
+
+/// <summary>Running totals of the client's core; see <see cref="GatewayStatistics"/> for the conventions.</summary>
+#pragma warning disable CA1051 // Counters are plain fields so the hot path increments them without calls.
+public sealed class ClientStatistics
+{
+    public long DatagramsReceived;
+    public long DatagramsSent;
+    public long PayloadBytesReceived;
+
+    /// <summary>SYNs and handshake ACKs sent again on timeout.</summary>
+    public long Retransmissions;
+
+    /// <summary>Segments received again (their acknowledgment was lost); answered, never appended.</summary>
+    public long DuplicateSegments;
+
+    /// <summary>Datagrams that fit nothing expected: runts, odd flags, wrong ack, segments ahead of the expected one.</summary>
+    public long Dropped;
+
+    /// <summary>Time from the first SYN to the SYN|ACK that completed the handshake, if it was measured.</summary>
+    public TimeSpan? HandshakeRoundTripTime;
+}
+#pragma warning restore CA1051

@@ -1,0 +1,159 @@
+using System.Net;
+
+namespace Anon.Protocol;
+
+/// <summary>
+/// The sending side of one established connection: stop-and-wait, one segment in flight.
+/// </summary>
+internal sealed class GatewayConnection
+{
+    private readonly SequenceNumber _isn;
+    private readonly ReadOnlyMemory<byte> _content;
+    private readonly RtoEstimator _rto;
+    private readonly int _maximumRetransmissions;
+
+    private int _segmentLength;
+    private SequenceNumber _lastClientSequence;
+    private TimeSpan _sentAt;
+    private int _segmentRetransmissions;
+
+    public GatewayConnection(
+        SocketAddress peer,
+        SequenceNumber clientIsn,
+        SequenceNumber isn,
+        ReadOnlyMemory<byte> content,
+        RetransmissionPolicy policy,
+        TimeSpan now)
+    {
+        Peer = peer;
+        ClientIsn = clientIsn;
+        _isn = isn;
+        _content = content;
+        _rto = new RtoEstimator(policy);
+        _maximumRetransmissions = policy.MaximumRetransmissions;
+        _lastClientSequence = clientIsn + 1;
+        OpenedAt = now;
+        StartSegment(now);
+    }
+
+    public SocketAddress Peer { get; }
+
+    public SequenceNumber ClientIsn { get; }
+
+    public TimeSpan OpenedAt { get; }
+
+    /// <summary>Content bytes the client has acknowledged; the segment in flight starts here.</summary>
+    public int BytesAcknowledged { get; private set; }
+
+    public int Retransmissions { get; private set; }
+
+    /// <summary>When the segment in flight is due to be sent again.</summary>
+    public TimeSpan RetransmitAt { get; private set; }
+
+    /// <summary>The deadline of this connection's live entry in the endpoint's timer queue, if any.</summary>
+    public TimeSpan? ScheduledAt { get; set; }
+
+    public bool IsClosed { get; set; }
+
+    private SequenceNumber SegmentSequence => _isn + 1 + BytesAcknowledged;
+
+    private SequenceNumber SegmentEnd => SegmentSequence + _segmentLength;
+
+    private bool IsLastSegment => BytesAcknowledged + _segmentLength == _content.Length;
+
+    /// <summary>
+    /// True when <paramref name="header"/> is an acknowledgment this connection should judge: its ack
+    /// lies between the handshake and the end of the segment in flight. A handshake ACK from a new ISN
+    /// at the same address is not one, so that a restarted client can replace its old connection.
+    /// </summary>
+    public bool Owns(in SegmentHeader header)
+    {
+        int ackOffset = header.Acknowledgment - (_isn + 1);
+        if (ackOffset < 0 || header.Acknowledgment > SegmentEnd)
+        {
+            return false;
+        }
+
+        // ack = ISN + 1 without FIN is a handshake ACK: ours only if it carries our client's ISN.
+        return ackOffset > 0 || header.IsFin || header.Sequence - 1 == ClientIsn;
+    }
+
+    /// <summary>Writes the segment in flight: header and payload.</summary>
+    public int WriteSegment(Span<byte> destination)
+    {
+        var flags = SegmentFlags.Ack | (IsLastSegment ? SegmentFlags.Fin : SegmentFlags.None);
+        // The ack field is the client's last sequence number + 1, as in the spec's sample (PROTOCOL.md).
+        new SegmentHeader(SegmentSequence, _lastClientSequence + 1, flags).WriteTo(destination);
+        _content.Span.Slice(BytesAcknowledged, _segmentLength).CopyTo(destination[SegmentHeader.Size..]);
+        return SegmentHeader.Size + _segmentLength;
+    }
+
+    /// <summary>Judges an acknowledgment that <see cref="Owns"/> this connection.</summary>
+    public AckOutcome HandleAck(in SegmentHeader header, TimeSpan now)
+    {
+        if (header.Acknowledgment != SegmentEnd)
+        {
+            // An acknowledgment of something already acknowledged. It never triggers a
+            // retransmission: that is the Sorcerer's Apprentice (RFC 1123 §4.2.3.1); the timer does.
+            return AckOutcome.Duplicate;
+        }
+
+        // The last segment carries FIN and is answered by ACK|FIN only (PROTOCOL.md "Close"). With
+        // empty content its ack equals the handshake ACK's, so the FIN bit is what tells them apart.
+        if (IsLastSegment != header.IsFin)
+        {
+            return AckOutcome.Duplicate;
+        }
+
+        if (_segmentRetransmissions == 0)
+        {
+            _rto.AddSample(now - _sentAt); // Karn's rule: only segments sent once (RFC 6298 §3).
+        }
+
+        _lastClientSequence = header.Sequence;
+        BytesAcknowledged += _segmentLength;
+        if (header.IsFin)
+        {
+            return AckOutcome.Completed;
+        }
+
+        StartSegment(now);
+        return AckOutcome.Advanced;
+    }
+
+    /// <summary>The retransmission timer expired: send again, or give up past the bound.</summary>
+    public bool TryRetransmit(TimeSpan now)
+    {
+        if (_segmentRetransmissions >= _maximumRetransmissions)
+        {
+            return false;
+        }
+
+        _segmentRetransmissions++;
+        Retransmissions++;
+        _rto.BackOff();
+        _sentAt = now;
+        RetransmitAt = now + _rto.Current;
+        return true;
+    }
+
+    private void StartSegment(TimeSpan now)
+    {
+        _segmentLength = Math.Min(Segments.MaxPayload, _content.Length - BytesAcknowledged);
+        _segmentRetransmissions = 0;
+        _sentAt = now;
+        RetransmitAt = now + _rto.Current;
+    }
+}
+
+internal enum AckOutcome
+{
+    /// <summary>The segment in flight was acknowledged; the next one is ready to send.</summary>
+    Advanced,
+
+    /// <summary>The FIN was acknowledged with FIN|ACK: the transfer is complete.</summary>
+    Completed,
+
+    /// <summary>Nothing new: ignore it.</summary>
+    Duplicate,
+}

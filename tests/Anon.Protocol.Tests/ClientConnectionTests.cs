@@ -1,0 +1,227 @@
+using static Anon.Protocol.Tests.Packets;
+
+namespace Anon.Protocol.Tests;
+
+public class ClientConnectionTests
+{
+    private static readonly TimeSpan T0 = TimeSpan.FromSeconds(1);
+    private readonly byte[] _answer = new byte[Segments.MaxDatagram];
+
+    [Fact]
+    public void Starts_with_a_syn_carrying_its_isn_and_ack_zero()
+    {
+        var client = new ClientConnection(new SequenceNumber(12345), T0);
+
+        Assert.Equal("12345 0 SYN", PollOne(client));
+        Assert.Equal(ClientState.SynSent, client.State);
+        Assert.Equal(T0 + RetransmissionPolicy.Default.InitialTimeout, client.PollTimeout());
+    }
+
+    [Fact]
+    public void Resends_the_syn_with_a_doubled_timeout_until_the_idle_timeout()
+    {
+        var client = new ClientConnection(new SequenceNumber(12345), T0);
+        PollOne(client);
+
+        client.HandleTimeout(T0 + TimeSpan.FromMilliseconds(200));
+        Assert.Equal("12345 0 SYN", PollOne(client));
+        Assert.Equal(T0 + TimeSpan.FromMilliseconds(600), client.PollTimeout());
+
+        client.HandleTimeout(T0 + ClientOptions.Default.IdleTimeout);
+        Assert.Equal(ClientState.Failed, client.State);
+        Assert.Equal("no answer from the gateway within 10 s", client.FailureReason);
+        Assert.Null(client.PollTimeout());
+    }
+
+    [Fact]
+    public void Answers_the_syn_ack_with_the_handshake_ack()
+    {
+        ClientConnection client = Established(out string answer);
+
+        Assert.Equal("12346 101 ACK", answer);
+        Assert.Equal(ClientState.Established, client.State);
+        Assert.Equal(TimeSpan.FromMilliseconds(5), client.Statistics.HandshakeRoundTripTime);
+    }
+
+    [Fact]
+    public void Ignores_a_syn_ack_that_does_not_acknowledge_its_syn()
+    {
+        var client = new ClientConnection(new SequenceNumber(12345), T0);
+        PollOne(client);
+
+        Assert.Equal(0, client.HandleDatagram(Make(100, 99, Syn | Ack), T0, _answer));
+        Assert.Equal(ClientState.SynSent, client.State);
+    }
+
+    [Fact]
+    public void Resends_the_handshake_ack_until_the_first_segment_arrives()
+    {
+        ClientConnection client = Established(out _);
+        TimeSpan due = client.PollTimeout()!.Value;
+
+        client.HandleTimeout(due);
+        Assert.Equal("12346 101 ACK", PollOne(client));
+        Assert.Equal(1, client.Statistics.Retransmissions);
+    }
+
+    [Fact]
+    public void A_duplicate_syn_ack_gets_the_handshake_ack_again_and_another_isn_is_ignored()
+    {
+        ClientConnection client = Established(out _);
+
+        Assert.Equal("12346 101 ACK", Answer(client, Make(100, 12346, Syn | Ack)));
+        Assert.Equal(0, client.HandleDatagram(Make(5000, 12346, Syn | Ack), T0, _answer));
+        Assert.Equal(ClientState.Established, client.State);
+    }
+
+    [Fact]
+    public void Acknowledges_each_segment_and_answers_the_fin_with_fin_ack()
+    {
+        ClientConnection client = Established(out _);
+        byte[] content = Content(1000);
+
+        Assert.Equal("12347 613 ACK", Answer(client, Make(101, 12347, Ack, content.AsSpan(0, 512))));
+        Assert.Equal(ClientState.Receiving, client.State);
+        Assert.Null(Transmit(client)); // no timer-driven sends once data flows
+        Assert.Equal("12348 1101 ACK FIN", Answer(client, Make(613, 12348, Ack | Fin, content.AsSpan(512))));
+
+        Assert.Equal(ClientState.Finished, client.State);
+        Assert.Equal(content, client.Content.ToArray());
+    }
+
+    [Fact]
+    public void A_duplicate_segment_is_acknowledged_again_and_never_appended()
+    {
+        ClientConnection client = Established(out _);
+        byte[] content = Content(1024);
+        byte[] first = Make(101, 12347, Ack, content.AsSpan(0, 512));
+
+        Assert.Equal("12347 613 ACK", Answer(client, first));
+        Assert.Equal("12347 613 ACK", Answer(client, first));
+        Assert.Equal(512, client.Content.Length);
+        Assert.Equal(1, client.Statistics.DuplicateSegments);
+    }
+
+    [Fact]
+    public void A_segment_ahead_of_the_expected_one_is_dropped()
+    {
+        ClientConnection client = Established(out _);
+
+        Assert.Equal(0, client.HandleDatagram(Make(613, 12347, Ack, Content(512)), T0, _answer));
+        Assert.Equal(0, client.Content.Length);
+        Assert.Equal(ClientState.Established, client.State);
+    }
+
+    [Theory]
+    [InlineData(513)]
+    [InlineData(1000)]
+    public void A_segment_longer_than_512_bytes_is_dropped(int length)
+    {
+        ClientConnection client = Established(out _);
+
+        Assert.Equal(0, client.HandleDatagram(Make(101, 12347, Ack, Content(length)), T0, _answer));
+        Assert.Equal(0, client.Content.Length);
+    }
+
+    [Fact]
+    public void A_repeated_fin_gets_fin_ack_again_while_lingering_then_the_connection_closes()
+    {
+        var options = new ClientOptions { Linger = TimeSpan.FromMilliseconds(300) };
+        ClientConnection client = Established(out _, options);
+        byte[] fin = Make(101, 12347, Ack | Fin, "COMMAND=LIGHTON"u8);
+
+        Assert.Equal("12347 116 ACK FIN", Answer(client, fin));
+        Assert.Equal("12347 116 ACK FIN", Answer(client, fin));
+        Assert.Equal(T0 + TimeSpan.FromMilliseconds(300), client.PollTimeout());
+
+        client.HandleTimeout(T0 + TimeSpan.FromMilliseconds(300));
+        Assert.Equal(ClientState.Closed, client.State);
+        Assert.True(client.IsComplete);
+    }
+
+    [Fact]
+    public void Empty_content_is_one_fin_and_a_repeat_of_it_is_answered_again()
+    {
+        ClientConnection client = Established(out _);
+
+        Assert.Equal("12347 101 ACK FIN", Answer(client, Make(101, 12347, Ack | Fin)));
+        Assert.Equal("12347 101 ACK FIN", Answer(client, Make(101, 12347, Ack | Fin)));
+        Assert.Equal(0, client.Content.Length);
+        Assert.True(client.IsComplete);
+    }
+
+    [Fact]
+    public void An_empty_segment_without_fin_is_dropped()
+    {
+        ClientConnection client = Established(out _);
+
+        Assert.Equal(0, client.HandleDatagram(Make(101, 12347, Ack), T0, _answer));
+        Assert.Equal(ClientState.Established, client.State);
+    }
+
+    [Fact]
+    public void Works_across_the_wrap_of_the_sequence_space()
+    {
+        var client = new ClientConnection(new SequenceNumber(uint.MaxValue), T0);
+        PollOne(client);
+        Assert.Equal("0 4294967295 ACK", Answer(client, Make(uint.MaxValue - 1, 0, Syn | Ack)));
+        byte[] content = Content(700);
+
+        Assert.Equal("1 511 ACK", Answer(client, Make(uint.MaxValue, 1, Ack, content.AsSpan(0, 512))));
+        Assert.Equal("2 699 ACK FIN", Answer(client, Make(511, 2, Ack | Fin, content.AsSpan(512))));
+        Assert.Equal(content, client.Content.ToArray());
+    }
+
+    [Fact]
+    public void Runts_and_unknown_flag_combinations_are_dropped_and_counted()
+    {
+        ClientConnection client = Established(out _);
+
+        Assert.Equal(0, client.HandleDatagram(new byte[5], T0, _answer));
+        Assert.Equal(0, client.HandleDatagram(Make(101, 12347, Syn), T0, _answer));
+        Assert.Equal(0, client.HandleDatagram(Make(101, 12347, Fin), T0, _answer));
+        Assert.Equal(3, client.Statistics.Dropped);
+    }
+
+    [Fact]
+    public void A_stalled_transfer_fails_after_the_idle_timeout_with_what_it_had()
+    {
+        ClientConnection client = Established(out _);
+        Answer(client, Make(101, 12347, Ack, Content(512)));
+
+        client.HandleTimeout(T0 + ClientOptions.Default.IdleTimeout);
+
+        Assert.Equal(ClientState.Failed, client.State);
+        Assert.Equal("the transfer stalled: nothing from the gateway for 10 s after 512 bytes", client.FailureReason);
+    }
+
+    [Fact]
+    public void Content_beyond_the_maximum_fails_the_transfer()
+    {
+        ClientConnection client = Established(out _, new ClientOptions { MaximumContentLength = 600 });
+        Answer(client, Make(101, 12347, Ack, Content(512)));
+
+        Assert.Equal(0, client.HandleDatagram(Make(613, 12348, Ack, Content(512)), T0, _answer));
+        Assert.Equal(ClientState.Failed, client.State);
+    }
+
+    private ClientConnection Established(out string handshakeAck, ClientOptions? options = null)
+    {
+        var client = new ClientConnection(new SequenceNumber(12345), T0 - TimeSpan.FromMilliseconds(5), options);
+        PollOne(client);
+        handshakeAck = Answer(client, Make(100, 12346, Syn | Ack));
+        return client;
+    }
+
+    private string Answer(ClientConnection client, byte[] datagram)
+    {
+        int length = client.HandleDatagram(datagram, T0, _answer);
+        Assert.True(length > 0, "expected an answer");
+        return Describe(_answer.AsSpan(0, length));
+    }
+
+    private string PollOne(ClientConnection client) => Transmit(client) ?? throw new Xunit.Sdk.XunitException("nothing to send");
+
+    private string? Transmit(ClientConnection client) =>
+        client.PollTransmit(_answer, out int length) ? Describe(_answer.AsSpan(0, length)) : null;
+}

@@ -1,0 +1,227 @@
+using System.Net;
+using static Anon.Protocol.Tests.Packets;
+
+namespace Anon.Protocol.Tests;
+
+public class GatewayEndpointTests
+{
+    private static readonly TimeSpan T0 = TimeSpan.FromSeconds(10);
+    private static readonly SocketAddress Client = Address(40000);
+    private readonly byte[] _answer = new byte[Segments.MaxDatagram];
+
+    [Fact]
+    public void Answers_a_syn_with_syn_ack_and_keeps_no_state()
+    {
+        GatewayEndpoint gateway = Gateway(Content(1000));
+
+        Assert.Equal("100 12346 ACK SYN", Answer(gateway, Make(12345, 0, Syn)));
+        Assert.Equal(0, gateway.ConnectionCount);
+        Assert.Null(gateway.PollTimeout());
+    }
+
+    [Fact]
+    public void Sends_no_data_before_a_handshake_ack_that_echoes_its_isn()
+    {
+        GatewayEndpoint gateway = Gateway(Content(1000));
+        Answer(gateway, Make(12345, 0, Syn));
+
+        Assert.Equal(0, gateway.HandleDatagram(Client, Make(12346, 999, Ack), T0, _answer));
+        Assert.Equal(0, gateway.HandleDatagram(Client, Make(12346, 100, Ack), T0, _answer));
+        Assert.Equal(0, gateway.ConnectionCount);
+        Assert.Equal(2, gateway.Statistics.Unmatched);
+
+        Assert.Equal("101 12347 ACK", Answer(gateway, Make(12346, 101, Ack)));
+        Assert.Equal(1, gateway.ConnectionCount);
+    }
+
+    [Fact]
+    public void With_keyed_cookies_only_the_issued_isn_opens_a_connection()
+    {
+        var gateway = new GatewayEndpoint(Content(100), KeyedSynCookies.CreateRandom());
+        SegmentHeader synAck = Header(_answer.AsSpan(0, gateway.HandleDatagram(Client, Make(7, 0, Syn), T0, _answer)));
+
+        Assert.Equal(0, gateway.HandleDatagram(Client, Make(8, synAck.Sequence.Value + 2, Ack), T0, _answer));
+        Assert.Equal(0, gateway.HandleDatagram(Address(40001), Make(8, synAck.Sequence.Value + 1, Ack), T0, _answer));
+        Assert.Equal(0, gateway.ConnectionCount);
+
+        Assert.True(gateway.HandleDatagram(Client, Make(8, synAck.Sequence.Value + 1, Ack), T0, _answer) > 0);
+        Assert.Equal(1, gateway.ConnectionCount);
+    }
+
+    [Fact]
+    public void Sends_the_content_in_512_byte_segments_and_the_last_with_fin()
+    {
+        byte[] content = Content(1541);
+        GatewayEndpoint gateway = Gateway(content);
+        Answer(gateway, Make(12345, 0, Syn));
+
+        byte[] first = AnswerBytes(gateway, Make(12346, 101, Ack));
+        byte[] second = AnswerBytes(gateway, Make(12347, 613, Ack));
+        byte[] third = AnswerBytes(gateway, Make(12348, 1125, Ack));
+        byte[] fin = AnswerBytes(gateway, Make(12349, 1637, Ack));
+
+        Assert.Equal(["101 12347 ACK", "613 12348 ACK", "1125 12349 ACK", "1637 12350 ACK FIN"], new[] { first, second, third, fin }.Select(d => Describe(d)));
+        Assert.Equal(content, (byte[])[.. first[12..], .. second[12..], .. third[12..], .. fin[12..]]);
+        Assert.Equal(5, fin.Length - 12);
+
+        Assert.Equal(0, gateway.HandleDatagram(Client, Make(12350, 1642, Ack | Fin), T0, _answer));
+        Assert.Equal(0, gateway.ConnectionCount);
+        Assert.True(gateway.PollEvent(out GatewayEvent opened));
+        Assert.Equal(GatewayEventKind.Opened, opened.Kind);
+        Assert.True(gateway.PollEvent(out GatewayEvent completed));
+        Assert.Equal(new GatewayEvent(GatewayEventKind.Completed, Client, TimeSpan.Zero, 1541, 0), completed);
+    }
+
+    [Fact]
+    public void Content_of_a_multiple_of_512_bytes_ends_with_a_full_segment_carrying_fin()
+    {
+        GatewayEndpoint gateway = Gateway(Content(1024));
+        Answer(gateway, Make(12345, 0, Syn));
+        Answer(gateway, Make(12346, 101, Ack));
+
+        byte[] last = AnswerBytes(gateway, Make(12347, 613, Ack));
+        Assert.Equal("613 12348 ACK FIN", Describe(last));
+        Assert.Equal(512, last.Length - 12);
+    }
+
+    [Fact]
+    public void Empty_content_is_one_fin_and_the_handshake_ack_repeated_does_not_complete_it()
+    {
+        GatewayEndpoint gateway = Gateway([]);
+        Answer(gateway, Make(12345, 0, Syn));
+
+        Assert.Equal("101 12347 ACK FIN", Answer(gateway, Make(12346, 101, Ack)));
+        Assert.Equal(0, gateway.HandleDatagram(Client, Make(12346, 101, Ack), T0, _answer));
+        Assert.Equal(1, gateway.ConnectionCount);
+
+        gateway.HandleDatagram(Client, Make(12347, 101, Ack | Fin), T0, _answer);
+        Assert.Equal(0, gateway.ConnectionCount);
+    }
+
+    [Fact]
+    public void A_duplicate_ack_never_triggers_a_retransmission()
+    {
+        GatewayEndpoint gateway = Gateway(Content(2000));
+        Answer(gateway, Make(12345, 0, Syn));
+        Answer(gateway, Make(12346, 101, Ack));
+        Answer(gateway, Make(12347, 613, Ack));
+
+        Assert.Equal(0, gateway.HandleDatagram(Client, Make(12347, 613, Ack), T0, _answer));
+        Assert.Equal(0, gateway.HandleDatagram(Client, Make(12346, 101, Ack), T0, _answer));
+        Assert.False(gateway.PollTransmit(_answer, out _, out _));
+        Assert.Equal(2, gateway.Statistics.DuplicateAcks);
+    }
+
+    [Fact]
+    public void An_ack_for_bytes_never_sent_is_dropped_and_counted()
+    {
+        GatewayEndpoint gateway = Gateway(Content(2000));
+        Answer(gateway, Make(12345, 0, Syn));
+        Answer(gateway, Make(12346, 101, Ack));
+
+        Assert.Equal(0, gateway.HandleDatagram(Client, Make(12347, 5000, Ack), T0, _answer));
+        Assert.Equal(1, gateway.Statistics.InvalidAcks);
+        Assert.Equal(1, gateway.ConnectionCount);
+    }
+
+    [Fact]
+    public void Retransmits_the_segment_on_timeout_with_backoff_then_gives_up()
+    {
+        var policy = new RetransmissionPolicy { MaximumRetransmissions = 3 };
+        GatewayEndpoint gateway = Gateway(Content(600), new GatewayOptions { Retransmission = policy });
+        Answer(gateway, Make(12345, 0, Syn));
+        Answer(gateway, Make(12346, 101, Ack));
+
+        var retransmittedAt = new List<double>();
+        while (gateway.PollTimeout() is { } due)
+        {
+            gateway.HandleTimeout(due);
+            while (gateway.PollTransmit(_answer, out int length, out SocketAddress? destination))
+            {
+                Assert.Equal(Client, destination);
+                Assert.Equal("101 12347 ACK", Describe(_answer.AsSpan(0, length)));
+                retransmittedAt.Add((due - T0).TotalMilliseconds);
+            }
+        }
+
+        Assert.Equal(new[] { 200.0, 600, 1400 }, retransmittedAt);
+        Assert.Equal(0, gateway.ConnectionCount);
+        gateway.PollEvent(out _);
+        Assert.True(gateway.PollEvent(out GatewayEvent givenUp));
+        Assert.Equal(GatewayEventKind.TimedOut, givenUp.Kind);
+        Assert.Equal(3, givenUp.Retransmissions);
+    }
+
+    [Fact]
+    public void A_client_restarting_with_a_new_isn_replaces_its_connection()
+    {
+        GatewayEndpoint gateway = Gateway(Content(2000));
+        Answer(gateway, Make(12345, 0, Syn));
+        Answer(gateway, Make(12346, 101, Ack));
+        Answer(gateway, Make(12347, 613, Ack));
+
+        Assert.Equal("100 778 ACK SYN", Answer(gateway, Make(777, 0, Syn)));
+        Assert.Equal("101 779 ACK", Answer(gateway, Make(778, 101, Ack)));
+        Assert.Equal(1, gateway.ConnectionCount);
+        Assert.Equal(1, gateway.Statistics.ConnectionsReplaced);
+    }
+
+    [Fact]
+    public void Each_connection_keeps_the_content_it_started_with()
+    {
+        byte[] before = Content(600);
+        byte[] after = Content(700);
+        GatewayEndpoint gateway = Gateway(before);
+        Answer(gateway, Make(1, 0, Syn));
+        byte[] first = AnswerBytes(gateway, Make(2, 101, Ack));
+
+        gateway.SetContent(after);
+        byte[] second = AnswerBytes(gateway, Make(3, 613, Ack));
+
+        Assert.Equal(before, (byte[])[.. first[12..], .. second[12..]]);
+        Assert.Equal(after.AsSpan(0, 512).ToArray(), AnswerBytes(gateway, Make(2, 101, Ack), Address(40001))[12..]);
+    }
+
+    [Fact]
+    public void Refuses_a_handshake_beyond_the_connection_limit()
+    {
+        GatewayEndpoint gateway = Gateway(Content(100), new GatewayOptions { MaximumConnections = 1 });
+        Answer(gateway, Make(1, 0, Syn));
+        Answer(gateway, Make(2, 101, Ack));
+
+        Assert.Equal(0, gateway.HandleDatagram(Address(40001), Make(2, 101, Ack), T0, _answer));
+        Assert.Equal(1, gateway.ConnectionCount);
+        Assert.Equal(1, gateway.Statistics.ConnectionsRefused);
+    }
+
+    [Fact]
+    public void Runts_payloads_reserved_bits_and_odd_flags_are_counted_and_never_fatal()
+    {
+        GatewayEndpoint gateway = Gateway(Content(100));
+
+        Assert.Equal(0, gateway.HandleDatagram(Client, new byte[3], T0, _answer));
+        Assert.Equal(0, gateway.HandleDatagram(Client, Make(1, 2, Fin), T0, _answer));
+        Assert.Equal(0, gateway.HandleDatagram(Client, Make(1, 2, Syn | Ack), T0, _answer));
+        Assert.Equal(0, gateway.HandleDatagram(Client, Make(1, 2, Syn | Fin), T0, _answer));
+        byte[] synWithJunk = Make(1, 0, Syn, "hello"u8);
+        synWithJunk[8] = 0xFF;
+        Assert.Equal(SegmentHeader.Size, gateway.HandleDatagram(Client, synWithJunk, T0, _answer));
+
+        Assert.Equal(1, gateway.Statistics.Runts);
+        Assert.Equal(3, gateway.Statistics.Unmatched);
+        Assert.Equal(1, gateway.Statistics.ReservedBitsSet);
+        Assert.Equal(1, gateway.Statistics.UnexpectedPayloads);
+    }
+
+    private static GatewayEndpoint Gateway(byte[] content, GatewayOptions? options = null) =>
+        new(content, new FixedSynCookie(new SequenceNumber(100)), options);
+
+    private string Answer(GatewayEndpoint gateway, byte[] datagram) => Describe(AnswerBytes(gateway, datagram));
+
+    private byte[] AnswerBytes(GatewayEndpoint gateway, byte[] datagram, SocketAddress? from = null)
+    {
+        int length = gateway.HandleDatagram(from ?? Client, datagram, T0, _answer);
+        Assert.True(length > 0, "expected an answer");
+        return _answer.AsSpan(0, length).ToArray();
+    }
+}
