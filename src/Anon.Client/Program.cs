@@ -63,8 +63,10 @@ static int Fetch(string host, int port, string logPath, string outputPath, Clien
 
         using var session = new ClientSession(gateway, packetLog);
         var isn = new SequenceNumber(initialSequence ?? BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(4)));
-        var connection = new ClientConnection(isn, session.Now, options);
+        TimeSpan started = session.Now;
+        var connection = new ClientConnection(isn, started, options);
         session.Run(connection, untilClosed: false, stop.Token);
+        TimeSpan transferTime = session.Now - started;
         if (stop.IsCancellationRequested)
         {
             throw new CommandFailedException(ExitCodes.Unavailable, "stopped by signal before the transfer completed");
@@ -77,6 +79,11 @@ static int Fetch(string host, int port, string logPath, string outputPath, Clien
         }
 
         ReadOnlySpan<byte> content = connection.Content.Span;
+        ClientStatistics statistics = connection.Statistics;
+        packetLog.Event(
+            $"received {content.Length} bytes in {transferTime.TotalMilliseconds:0.000} ms " +
+            $"(handshake round trip {statistics.HandshakeRoundTripTime?.TotalMilliseconds:0.000} ms, " +
+            $"{statistics.Retransmissions} retransmissions, {statistics.DuplicateSegments} duplicate segments, {statistics.Dropped} dropped)");
         output.Commit(content);
         packetLog.Event($"wrote {content.Length} bytes to {outputPath}");
         Console.WriteLine($"anonclient: received {content.Length} bytes from {gateway}, written to {outputPath}");

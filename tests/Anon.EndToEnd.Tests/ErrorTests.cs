@@ -1,0 +1,169 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Anon.Lab;
+
+namespace Anon.EndToEnd.Tests;
+
+/// <summary>Each failure is one clear line on stderr and its documented exit code; never a stack trace.</summary>
+public sealed class ErrorTests(WebFixture web) : IClassFixture<WebFixture>, IDisposable
+{
+    private const int Usage = 64;
+    private const int UnknownCommand = 65;
+    private const int UnknownHost = 68;
+    private const int Unavailable = 69;
+    private const int CannotCreate = 73;
+
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    private readonly Scratch _scratch = new();
+
+    [Theory]
+    [InlineData("abc", "'abc' is not a port number")]
+    [InlineData("70000", "'70000' is not a port number")]
+    [InlineData("-1", "is not a port number")]
+    public async Task The_gateway_rejects_a_bad_port(string port, string message)
+    {
+        ProcessResult result = await Gateway("-p", port, "-l", _scratch.PathOf("g.log"), "-w", web.LightOn.ToString());
+
+        AssertFailure(result, Usage, message);
+    }
+
+    [Fact]
+    public async Task The_gateway_requires_its_options()
+    {
+        AssertFailure(await Gateway("-p", "30000", "-l", _scratch.PathOf("g.log")), Usage, "Option '--url' is required");
+    }
+
+    [Fact]
+    public async Task The_gateway_rejects_what_is_not_an_http_url()
+    {
+        AssertFailure(await Gateway("-p", "0", "-l", _scratch.PathOf("g.log"), "-w", "ftp://example/x"), Usage, "is not an http:// or https:// URL");
+    }
+
+    [Fact]
+    public async Task The_gateway_reports_an_unreachable_web_server()
+    {
+        int closedPort = FreeTcpPort();
+        ProcessResult result = await Gateway("-p", "0", "-l", _scratch.PathOf("g.log"), "-w", $"http://127.0.0.1:{closedPort}/page");
+
+        AssertFailure(result, Unavailable, $"cannot download http://127.0.0.1:{closedPort}/page");
+        Assert.Contains("error: cannot download", File.ReadAllText(_scratch.PathOf("g.log")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_gateway_reports_an_http_error_status()
+    {
+        ProcessResult result = await Gateway("-p", "0", "-l", _scratch.PathOf("g.log"), "-w", new Uri(web.Server.BaseAddress, "missing").ToString());
+
+        AssertFailure(result, Unavailable, "the server answered HTTP 404 Not Found");
+    }
+
+    [Fact]
+    public async Task The_gateway_reports_a_port_in_use()
+    {
+        using var taken = new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp) { DualMode = true };
+        taken.Bind(new IPEndPoint(IPAddress.IPv6Any, 0));
+        string port = ((IPEndPoint)taken.LocalEndPoint!).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        ProcessResult result = await Gateway("-p", port, "-l", _scratch.PathOf("g.log"), "-w", web.LightOn.ToString());
+
+        AssertFailure(result, Unavailable, $"UDP port {port} is already in use");
+    }
+
+    [Fact]
+    public async Task The_gateway_reports_an_unwritable_log()
+    {
+        ProcessResult result = await Gateway("-p", "0", "-l", "/nonexistent-dir/g.log", "-w", web.LightOn.ToString());
+
+        AssertFailure(result, CannotCreate, "cannot write the log file '/nonexistent-dir/g.log'");
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("65536")]
+    [InlineData("port")]
+    public async Task The_client_rejects_a_bad_port(string port)
+    {
+        ProcessResult result = await Programs.RunClientAsync(["-s", "127.0.0.1", "-p", port, "-l", _scratch.PathOf("c.log"), "-f", _scratch.PathOf("out")], Timeout);
+
+        AssertFailure(result, Usage, "is not a port number");
+    }
+
+    [Fact]
+    public async Task The_client_requires_its_options()
+    {
+        ProcessResult result = await Programs.RunClientAsync(["-s", "127.0.0.1", "-p", "30000", "-l", _scratch.PathOf("c.log")], Timeout);
+
+        AssertFailure(result, Usage, "Option '--file' is required");
+    }
+
+    [Fact]
+    public async Task The_client_reports_an_unwritable_output_before_it_sends_anything()
+    {
+        using Socket silent = SilentGateway(out int port);
+        ProcessResult result = await Programs.RunClientAsync(Expect.ClientArguments(port, _scratch.PathOf("c.log"), "/nonexistent-dir/out.txt"), Timeout);
+
+        AssertFailure(result, CannotCreate, "cannot write the output file '/nonexistent-dir/out.txt'");
+        Assert.Empty(Expect.PacketLines(_scratch.PathOf("c.log")));
+    }
+
+    [Fact]
+    public async Task The_client_gives_up_on_a_silent_gateway_and_leaves_no_file()
+    {
+        using Socket silent = SilentGateway(out int port);
+        ProcessResult result = await Programs.RunClientAsync(Expect.ClientArguments(port, _scratch.PathOf("c.log"), _scratch.PathOf("out.txt"), "--timeout", "1"), Timeout);
+
+        AssertFailure(result, Unavailable, "no answer from the gateway within 1 s");
+        Assert.Equal(["c.log"], Directory.EnumerateFiles(_scratch.Directory).Select(Path.GetFileName));
+        Assert.True(Expect.PacketLines(_scratch.PathOf("c.log")).Length > 1, "the SYN was not retransmitted");
+    }
+
+    [Fact]
+    public async Task The_client_reports_a_page_without_a_command_after_writing_it()
+    {
+        Uri url = web.Server.Serve("hello", Encoding.ASCII.GetBytes("HELLO WORLD\nnot a command\n"));
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(url, _scratch.PathOf("g.log"));
+
+        ProcessResult result = await Programs.RunClientAsync(Expect.ClientArguments(gateway.Port, _scratch.PathOf("c.log"), _scratch.PathOf("out.txt")), Timeout);
+
+        AssertFailure(result, UnknownCommand, "cannot parse the command: the first line is \"HELLO WORLD\"");
+        Assert.Equal("HELLO WORLD\nnot a command\n", File.ReadAllText(_scratch.PathOf("out.txt")));
+        Assert.Contains("error: cannot parse the command", File.ReadAllText(_scratch.PathOf("c.log")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_client_reports_a_name_that_does_not_resolve()
+    {
+        ProcessResult result = await Programs.RunClientAsync(
+            ["-s", "no-such-gateway.invalid", "-p", "30000", "-l", _scratch.PathOf("c.log"), "-f", _scratch.PathOf("out.txt")], Timeout);
+
+        AssertFailure(result, UnknownHost, "cannot resolve the gateway's name 'no-such-gateway.invalid'");
+    }
+
+    public void Dispose() => _scratch.Dispose();
+
+    private static Task<ProcessResult> Gateway(params string[] arguments) => Programs.RunAsync(Programs.GatewayPath, arguments, Timeout);
+
+    private static void AssertFailure(ProcessResult result, int exitCode, string message)
+    {
+        Assert.True(exitCode == result.ExitCode, $"exit code {result.ExitCode}, expected {exitCode}; stderr: {result.Error}");
+        Assert.Contains(message, result.Error, StringComparison.Ordinal);
+        Expect.NoStackTrace(result);
+    }
+
+    /// <summary>A UDP socket on 127.0.0.1 that receives and never answers.</summary>
+    private static Socket SilentGateway(out int port)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        port = ((IPEndPoint)socket.LocalEndPoint!).Port;
+        return socket;
+    }
+
+    private static int FreeTcpPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

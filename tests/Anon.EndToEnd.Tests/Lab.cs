@@ -1,0 +1,62 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Anon.Lab;
+
+namespace Anon.EndToEnd.Tests;
+
+/// <summary>A local web server shared by a test class, serving the fixtures and whatever a test adds.</summary>
+public sealed class WebFixture : IAsyncLifetime
+{
+    public PageServer Server { get; private set; } = null!;
+
+    public Uri LightOn => new(Server.BaseAddress, "LIGHTON_COMMAND");
+
+    public Uri LightOff => new(Server.BaseAddress, "LIGHTOFF_COMMAND");
+
+    public async Task InitializeAsync()
+    {
+        Server = await PageServer.StartAsync();
+        Server.ServeDirectory(Programs.FixturesDirectory);
+    }
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+}
+
+/// <summary>A directory of its own for each test's logs and files.</summary>
+public sealed class Scratch : IDisposable
+{
+    public string Directory { get; } = System.IO.Directory.CreateTempSubdirectory("anon-e2e-").FullName;
+
+    public string PathOf(string name) => System.IO.Path.Combine(Directory, name);
+
+    public void Dispose() => System.IO.Directory.Delete(Directory, recursive: true);
+}
+
+internal static partial class Expect
+{
+    public static byte[] Fixture(string name) => File.ReadAllBytes(Path.Combine(Programs.FixturesDirectory, name));
+
+    public static string[] ClientArguments(int port, string log, string file, params string[] more) =>
+        ["-s", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "-l", log, "-f", file, .. more];
+
+    /// <summary>Every line of a log is a packet line in the spec's exact format or a timestamped event.</summary>
+    public static void WellFormedLog(string path)
+    {
+        foreach (string line in File.ReadAllLines(path))
+        {
+            Assert.True(PacketLine().IsMatch(line) || EventLine().IsMatch(line), $"malformed log line in {path}: '{line}'");
+        }
+    }
+
+    public static string[] PacketLines(string path) =>
+        File.ReadAllLines(path).Where(line => line.StartsWith("RECV", StringComparison.Ordinal) || line.StartsWith("SEND", StringComparison.Ordinal)).ToArray();
+
+    public static void NoStackTrace(ProcessResult result) =>
+        Assert.DoesNotContain("   at ", result.Error + result.Output, StringComparison.Ordinal);
+
+    [GeneratedRegex(@"^(RECV|SEND) \d+ \d+( ACK)?( SYN)?( FIN)?$")]
+    private static partial Regex PacketLine();
+
+    [GeneratedRegex(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \S")]
+    private static partial Regex EventLine();
+}

@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+
+namespace Anon.Lab;
+
+/// <summary>Finds and runs the built anonGateway and anonclient, which the build puts next to this assembly.</summary>
+public static partial class Programs
+{
+    public static string GatewayPath => Locate("anonGateway");
+
+    public static string ClientPath => Locate("anonclient");
+
+    public static string FixturesDirectory => Path.Combine(AppContext.BaseDirectory, "fixtures");
+
+    /// <summary>Runs a program to its end, at most <paramref name="timeout"/>; killed past it.</summary>
+    public static async Task<ProcessResult> RunAsync(string path, IEnumerable<string> arguments, TimeSpan timeout)
+    {
+        using Process process = Start(path, arguments);
+        Task<string> output = process.StandardOutput.ReadToEndAsync();
+        Task<string> error = process.StandardError.ReadToEndAsync();
+        using var timer = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(timer.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync().ConfigureAwait(false);
+            return new ProcessResult(-1, await output.ConfigureAwait(false), await error.ConfigureAwait(false) + $"\n(killed after {timeout.TotalSeconds} s)");
+        }
+
+        return new ProcessResult(process.ExitCode, await output.ConfigureAwait(false), await error.ConfigureAwait(false));
+    }
+
+    public static Task<ProcessResult> RunClientAsync(IEnumerable<string> arguments, TimeSpan? timeout = null) =>
+        RunAsync(ClientPath, arguments, timeout ?? TimeSpan.FromSeconds(60));
+
+    internal static Process Start(string path, IEnumerable<string> arguments)
+    {
+        var start = new ProcessStartInfo(path)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return Process.Start(start) ?? throw new InvalidOperationException($"cannot start {path}");
+    }
+
+    /// <summary>Sends SIGTERM, the signal systemd and kill(1) stop services with.</summary>
+    internal static void Terminate(Process process)
+    {
+        if (SendSignal(process.Id, 15) != 0)
+        {
+            throw new InvalidOperationException($"cannot signal process {process.Id}");
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill")]
+    private static partial int SendSignal(int pid, int signal);
+
+    private static string Locate(string name)
+    {
+        string path = Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? name + ".exe" : name);
+        return File.Exists(path) ? path : throw new FileNotFoundException($"{name} was not built next to {AppContext.BaseDirectory}", path);
+    }
+}
+
+public sealed record ProcessResult(int ExitCode, string Output, string Error);
+
+/// <summary>A running anonGateway, started on a free port, stopped with SIGTERM.</summary>
+public sealed partial class GatewayProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly Task<string> _restOfOutput;
+    private readonly Task<string> _error;
+
+    private GatewayProcess(Process process, int port, string firstLine)
+    {
+        _process = process;
+        Port = port;
+        Banner = firstLine;
+        _restOfOutput = process.StandardOutput.ReadToEndAsync();
+        _error = process.StandardError.ReadToEndAsync();
+    }
+
+    public int Port { get; }
+
+    /// <summary>What the gateway printed when it started listening.</summary>
+    public string Banner { get; }
+
+    public int ProcessId => _process.Id;
+
+    /// <summary>Starts the gateway with <c>-p 0</c> and waits until it says which port it took.</summary>
+    public static async Task<GatewayProcess> StartAsync(Uri page, string logPath, params string[] extraArguments)
+    {
+        Process process = Programs.Start(Programs.GatewayPath, ["-p", "0", "-l", logPath, "-w", page.ToString(), .. extraArguments]);
+        using var timer = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        string? line = await process.StandardOutput.ReadLineAsync(timer.Token).ConfigureAwait(false);
+        Match match = line is null ? Match.Empty : ListeningLine().Match(line);
+        if (!match.Success)
+        {
+            string error = await process.StandardError.ReadToEndAsync(timer.Token).ConfigureAwait(false);
+            await process.WaitForExitAsync(timer.Token).ConfigureAwait(false);
+            int code = process.ExitCode;
+            process.Dispose();
+            throw new InvalidOperationException($"anonGateway did not start (exit code {code}): {line} {error}");
+        }
+
+        return new GatewayProcess(process, int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), line!);
+    }
+
+    /// <summary>Sends SIGTERM and waits for the exit.</summary>
+    public async Task<ProcessResult> StopAsync(TimeSpan? timeout = null)
+    {
+        if (!_process.HasExited)
+        {
+            Programs.Terminate(_process);
+        }
+
+        using var timer = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        await _process.WaitForExitAsync(timer.Token).ConfigureAwait(false);
+        return new ProcessResult(_process.ExitCode, await _restOfOutput.ConfigureAwait(false), await _error.ConfigureAwait(false));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync().ConfigureAwait(false);
+        }
+
+        _process.Dispose();
+    }
+
+    [GeneratedRegex(@"listening on UDP port (\d+)")]
+    private static partial Regex ListeningLine();
+}
