@@ -22,6 +22,7 @@ public sealed class PacketLog : IDisposable
     private readonly TimeProvider _time;
     private readonly ITimer? _flushTimer;
     private bool _disposed;
+    private bool _failed;
 
     private PacketLog(Stream stream, TimeProvider time, TimeSpan flushInterval)
     {
@@ -47,10 +48,6 @@ public sealed class PacketLog : IDisposable
             throw new CommandFailedException(ExitCodes.CannotCreate, $"cannot write the log file '{path}': {e.Message}");
         }
     }
-
-    /// <summary>A log that keeps lines in memory, for tests.</summary>
-    public static PacketLog InMemory(MemoryStream stream, TimeProvider? time = null) =>
-        new(stream, time ?? TimeProvider.System, TimeSpan.Zero);
 
     /// <summary>Logs one datagram: <c>RECV|SEND seq ack [ACK] [SYN] [FIN]</c>.</summary>
     public void Packet(PacketDirection direction, in SegmentHeader header)
@@ -82,10 +79,7 @@ public sealed class PacketLog : IDisposable
     {
         lock (_lock)
         {
-            if (!_disposed)
-            {
-                _stream.Flush();
-            }
+            FlushLocked();
         }
     }
 
@@ -99,11 +93,15 @@ public sealed class PacketLog : IDisposable
                 return;
             }
 
+            FlushLocked();
             _disposed = true;
-            _stream.Flush();
-            if (_stream is not MemoryStream)
+            try
             {
                 _stream.Dispose();
+            }
+            catch (IOException)
+            {
+                // Only after a failed write, whose bytes the stream still tries to flush; reported already.
             }
         }
     }
@@ -112,10 +110,46 @@ public sealed class PacketLog : IDisposable
     {
         lock (_lock)
         {
-            if (!_disposed)
+            if (_disposed || _failed)
+            {
+                return;
+            }
+
+            try
             {
                 _stream.Write(line);
             }
+            catch (IOException e)
+            {
+                Fail(e);
+            }
         }
+    }
+
+    private void FlushLocked()
+    {
+        if (_disposed || _failed)
+        {
+            return;
+        }
+
+        try
+        {
+            _stream.Flush();
+        }
+        catch (IOException e)
+        {
+            Fail(e);
+        }
+    }
+
+    /// <summary>
+    /// A full disk or a vanished file must not stop a gateway that serves devices: the first failure
+    /// is reported on stderr, and logging stops.
+    /// </summary>
+    private void Fail(IOException e)
+    {
+        _failed = true;
+        Console.Error.WriteLine($"cannot write the log any more, continuing without it: {e.Message}");
     }
 }

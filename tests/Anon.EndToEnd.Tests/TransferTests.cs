@@ -66,14 +66,31 @@ public sealed class TransferTests(WebFixture web) : IClassFixture<WebFixture>, I
         await using GatewayProcess gateway = await GatewayProcess.StartAsync(web.LightOn, _scratch.PathOf("gateway.log"));
         await using var relay = new LossyRelay(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, gateway.Port), loss, seed: 2026);
 
+        // A generous --timeout: at 30 % loss each way a handshake can take several seconds of retries.
         ProcessResult[] results = await Task.WhenAll(Enumerable.Range(0, clients).Select(i =>
-            Programs.RunClientAsync(Expect.ClientArguments(relay.EndPoint.Port, _scratch.PathOf($"client-{i}.log"), _scratch.PathOf($"out-{i}.txt")))));
+            Programs.RunClientAsync(Expect.ClientArguments(relay.EndPoint.Port, _scratch.PathOf($"client-{i}.log"), _scratch.PathOf($"out-{i}.txt"), "--timeout", "30"))));
 
         Assert.All(results, r => Assert.True(r.ExitCode == 0, r.Error));
         byte[] expected = Expect.Fixture("LIGHTON_COMMAND");
         Assert.All(Enumerable.Range(0, clients), i => Assert.Equal(expected, File.ReadAllBytes(_scratch.PathOf($"out-{i}.txt"))));
         Assert.True(relay.Dropped > 0, "the relay dropped nothing");
         Assert.Contains("retransmissions", File.ReadAllText(_scratch.PathOf("gateway.log")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_client_reaches_the_gateway_over_ipv6_and_by_name()
+    {
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(web.LightOff, _scratch.PathOf("gateway.log"));
+        string port = gateway.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        ProcessResult overIpv6 = await Programs.RunClientAsync(["-s", "::1", "-p", port, "-l", _scratch.PathOf("c6.log"), "-f", _scratch.PathOf("out6.txt")]);
+        ProcessResult byName = await Programs.RunClientAsync(["--server", "localhost", "--port", port, "--log", _scratch.PathOf("cn.log"), "--file", _scratch.PathOf("outn.txt")]);
+
+        Assert.True(overIpv6.ExitCode == 0, overIpv6.Error);
+        Assert.True(byName.ExitCode == 0, byName.Error);
+        Assert.Equal(Expect.Fixture("LIGHTOFF_COMMAND"), File.ReadAllBytes(_scratch.PathOf("out6.txt")));
+        Assert.Equal(Expect.Fixture("LIGHTOFF_COMMAND"), File.ReadAllBytes(_scratch.PathOf("outn.txt")));
+        Assert.Contains("connection from [::1]:", File.ReadAllText(_scratch.PathOf("gateway.log")), StringComparison.Ordinal);
     }
 
     [Fact]

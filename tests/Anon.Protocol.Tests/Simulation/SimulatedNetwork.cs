@@ -7,6 +7,7 @@ namespace Anon.Protocol.Tests.Simulation;
 internal sealed class SimulatedNetwork(Random random, NetworkConditions conditions)
 {
     private readonly PriorityQueue<Delivery, (TimeSpan At, long Order)> _inFlight = new();
+    private readonly List<Func<int, SegmentHeader, int, bool>> _dropOnce = [];
     private long _order;
 
     public long Sent { get; private set; }
@@ -17,9 +18,24 @@ internal sealed class SimulatedNetwork(Random random, NetworkConditions conditio
 
     public TimeSpan? NextDelivery => _inFlight.TryPeek(out _, out var key) ? key.At : null;
 
+    /// <summary>Drops the first datagram for which <paramref name="rule"/>(sender, header, payload length) holds.</summary>
+    public void DropOnce(Func<int, SegmentHeader, int, bool> rule) => _dropOnce.Add(rule);
+
     public void Send(int from, int to, ReadOnlySpan<byte> datagram, TimeSpan now)
     {
         Sent++;
+        if (SegmentHeader.TryRead(datagram, out SegmentHeader header))
+        {
+            int payloadLength = datagram.Length - SegmentHeader.Size;
+            int rule = _dropOnce.FindIndex(r => r(from, header, payloadLength));
+            if (rule >= 0)
+            {
+                _dropOnce.RemoveAt(rule);
+                Lost++;
+                return;
+            }
+        }
+
         if (random.NextDouble() < conditions.Garbage)
         {
             Enqueue(new Delivery(from, to, RandomDatagram()), now);

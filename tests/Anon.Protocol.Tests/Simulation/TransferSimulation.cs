@@ -57,6 +57,9 @@ internal sealed class TransferSimulation
 
     private TimeSpan Now => _clock.GetElapsedTime(_start);
 
+    /// <summary>The network, to add targeted drops before <see cref="Run"/>.</summary>
+    public SimulatedNetwork Network => _network;
+
     /// <summary>Restarts client <paramref name="node"/> with a new ISN, <paramref name="after"/> its start, as a rebooted device would.</summary>
     public void RestartClient(int node, TimeSpan after) => _restarts.Add((node, _startAt[node] + after));
 

@@ -1,0 +1,97 @@
+using Anon.Protocol;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Anon.Io.Tests;
+
+public sealed class PacketLogTests : IDisposable
+{
+    private readonly string _path = Path.Combine(Path.GetTempPath(), $"anon-log-{Guid.NewGuid():N}.log");
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 24, 21, 9, 19, 123, TimeSpan.Zero));
+
+    [Fact]
+    public void Writes_packet_lines_in_the_spec_format_and_events_with_a_timestamp()
+    {
+        using (PacketLog log = PacketLog.Open(_path, _time))
+        {
+            log.Packet(PacketDirection.Send, new SegmentHeader(new SequenceNumber(12345), default, SegmentFlags.Syn));
+            log.Packet(PacketDirection.Receive, new SegmentHeader(new SequenceNumber(100), new SequenceNumber(12346), SegmentFlags.Syn | SegmentFlags.Ack));
+            log.Packet(PacketDirection.Receive, new byte[5]); // too short for a header: not a packet line
+            log.Event("connection opened");
+        }
+
+        Assert.Equal(
+            ["SEND 12345 0 SYN", "RECV 100 12346 ACK SYN", "2026-11-24T21:09:19.123Z connection opened"],
+            File.ReadAllLines(_path));
+    }
+
+    [Fact]
+    public void Lines_reach_the_file_within_one_flush_interval_not_one_system_call_each()
+    {
+        using PacketLog log = PacketLog.Open(_path, _time, TimeSpan.FromMilliseconds(200));
+        log.Event("first");
+
+        Assert.Equal(0, new FileInfo(_path).Length);
+        _time.Advance(TimeSpan.FromMilliseconds(200));
+        Assert.Equal(["2026-11-24T21:09:19.123Z first"], ReadShared());
+    }
+
+    [Fact]
+    public void Appends_to_an_existing_log()
+    {
+        File.WriteAllText(_path, "earlier line\n");
+        using (PacketLog log = PacketLog.Open(_path, _time))
+        {
+            log.Event("later");
+        }
+
+        Assert.Equal(["earlier line", "2026-11-24T21:09:19.123Z later"], File.ReadAllLines(_path));
+    }
+
+    [Fact]
+    public void A_log_that_cannot_be_opened_is_a_clear_failure_with_its_exit_code()
+    {
+        var failure = Assert.Throws<CommandFailedException>(() => PacketLog.Open("/nonexistent-dir/x.log"));
+
+        Assert.Equal(ExitCodes.CannotCreate, failure.ExitCode);
+        Assert.StartsWith("cannot write the log file '/nonexistent-dir/x.log'", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_full_disk_stops_the_log_but_never_its_writer()
+    {
+        if (!File.Exists("/dev/full"))
+        {
+            return; // Linux only: /dev/full fails every write with ENOSPC
+        }
+
+        var stderr = new StringWriter();
+        TextWriter original = Console.Error;
+        Console.SetError(stderr);
+        try
+        {
+            using PacketLog log = PacketLog.Open("/dev/full", _time);
+            var header = new SegmentHeader(new SequenceNumber(1), new SequenceNumber(2), SegmentFlags.Ack);
+            for (int i = 0; i < 10_000; i++)
+            {
+                log.Packet(PacketDirection.Send, header); // more than the 64 KiB buffer
+            }
+
+            log.Flush();
+        }
+        finally
+        {
+            Console.SetError(original);
+        }
+
+        Assert.Contains("cannot write the log any more, continuing without it", stderr.ToString(), StringComparison.Ordinal);
+    }
+
+    public void Dispose() => File.Delete(_path);
+
+    private string[] ReadShared()
+    {
+        using var stream = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
+}
