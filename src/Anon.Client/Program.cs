@@ -10,17 +10,20 @@ using Anon.Protocol;
 var server = new Option<string>("--server", "-s")
 {
     Description = "The gateway: an IPv4 or IPv6 address, or a host name.",
+    HelpName = "host",
     Required = true,
 };
 var port = CommandLineApp.PortOption("The gateway's UDP port.", allowZero: false);
 var log = new Option<string>("--log", "-l")
 {
     Description = "Log file: one line per datagram sent or received, and the client's events. Appended to.",
+    HelpName = "file",
     Required = true,
 };
 var file = new Option<string>("--file", "-f")
 {
     Description = "Where to write the page. Written whole or not at all.",
+    HelpName = "file",
     Required = true,
 };
 var timeout = CommandLineApp.DurationOption(
@@ -30,16 +33,28 @@ var linger = CommandLineApp.DurationOption(
     ClientOptions.Default.Linger, inSeconds: false);
 var initialSequence = CommandLineApp.InitialSequenceOption();
 
+var retransmission = new RetransmissionOptions();
+
 var root = new RootCommand("anonclient: fetches the command page from the gateway, writes it to a file and switches the LED.")
 {
     server, port, log, file, timeout, linger, initialSequence,
 };
+foreach (Option option in retransmission.Options)
+{
+    root.Options.Add(option);
+}
+
 root.SetAction(parsed => Fetch(
     parsed.GetRequiredValue(server),
     parsed.GetValue(port),
     parsed.GetRequiredValue(log),
     parsed.GetRequiredValue(file),
-    new ClientOptions { IdleTimeout = parsed.GetValue(timeout), Linger = parsed.GetValue(linger) },
+    new ClientOptions
+    {
+        IdleTimeout = TimeSpan.FromSeconds(parsed.GetValue(timeout)),
+        Linger = TimeSpan.FromMilliseconds(parsed.GetValue(linger)),
+        Retransmission = retransmission.Read(parsed),
+    },
     parsed.GetValue(initialSequence)));
 return CommandLineApp.Run(root, args);
 

@@ -8,11 +8,13 @@ var port = CommandLineApp.PortOption("UDP port to serve on; 0 picks a free one (
 var log = new Option<string>("--log", "-l", "-s")
 {
     Description = "Log file: one line per datagram sent or received, and the gateway's events. Appended to.",
+    HelpName = "file",
     Required = true,
 };
 var url = new Option<Uri>("--url", "-w")
 {
     Description = "The command page to download (http or https) and serve.",
+    HelpName = "url",
     Required = true,
     CustomParser = result =>
     {
@@ -30,26 +32,35 @@ var initialSequence = CommandLineApp.InitialSequenceOption();
 var maxConnections = new Option<int>("--max-connections")
 {
     Description = "Connections served at once at most; further handshakes are refused until one ends.",
+    HelpName = "n",
     DefaultValueFactory = _ => GatewayOptions.Default.MaximumConnections,
     CustomParser = result => (int)CommandLineApp.ParseInteger(result, 1, 1_000_000, "a connection count"),
 };
 var maxSize = new Option<int>("--max-size")
 {
     Description = "Largest page accepted, in bytes.",
+    HelpName = "bytes",
     DefaultValueFactory = _ => PageDownloader.DefaultMaximumSize,
     CustomParser = result => (int)CommandLineApp.ParseInteger(result, 0, 64 * 1024 * 1024, "a size in bytes"),
 };
+
+var retransmission = new RetransmissionOptions();
 
 var root = new RootCommand("anonGateway: downloads a command page and serves it over UDP to the devices of the local network.")
 {
     port, log, url, initialSequence, maxConnections, maxSize,
 };
+foreach (Option option in retransmission.Options)
+{
+    root.Options.Add(option);
+}
+
 root.SetAction(parsed => Serve(
     parsed.GetValue(port),
     parsed.GetRequiredValue(log),
     parsed.GetRequiredValue(url),
     parsed.GetValue(initialSequence),
-    new GatewayOptions { MaximumConnections = parsed.GetValue(maxConnections) },
+    new GatewayOptions { MaximumConnections = parsed.GetValue(maxConnections), Retransmission = retransmission.Read(parsed) },
     parsed.GetValue(maxSize)));
 return CommandLineApp.Run(root, args);
 

@@ -63,6 +63,7 @@ public static class CommandLineApp
         return new Option<int>("--port", "-p")
         {
             Description = description,
+            HelpName = "port",
             Required = true,
             CustomParser = result => (int)ParseInteger(result, lowest, ushort.MaxValue, "a port number"),
         };
@@ -71,28 +72,34 @@ public static class CommandLineApp
     /// <summary><c>--initial-seq N</c>: fixes the ISN instead of drawing it at random.</summary>
     public static Option<uint?> InitialSequenceOption() => new("--initial-seq")
     {
+        HelpName = "n",
         Description = "Use this initial sequence number instead of a random one (tests; replaying the spec's sample).",
         CustomParser = result => (uint)ParseInteger(result, 0, uint.MaxValue, "a sequence number (0 to 4294967295)"),
     };
 
-    /// <summary>An option counting milliseconds or seconds, given as a number.</summary>
-    public static Option<TimeSpan> DurationOption(string name, string description, TimeSpan defaultValue, bool inSeconds)
+    /// <summary>
+    /// A duration given as a number of seconds or milliseconds, the unit shown in the help; its value
+    /// is that number.
+    /// </summary>
+    public static Option<double> DurationOption(string name, string description, TimeSpan defaultValue, bool inSeconds)
     {
-        return new Option<TimeSpan>(name)
+        string unit = inSeconds ? "seconds" : "ms";
+        return new Option<double>(name)
         {
             Description = description,
-            DefaultValueFactory = _ => defaultValue,
+            HelpName = unit,
+            DefaultValueFactory = _ => inSeconds ? defaultValue.TotalSeconds : defaultValue.TotalMilliseconds,
             CustomParser = result =>
             {
                 string token = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
                 if (!double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out double value)
-                    || value < 0 || value > TimeSpan.FromDays(1).TotalSeconds || double.IsNaN(value))
+                    || double.IsNaN(value) || value < 0 || value > TimeSpan.FromDays(1).TotalSeconds)
                 {
-                    result.AddError($"'{token}' is not a valid duration for {name}: give a number of {(inSeconds ? "seconds" : "milliseconds")}");
-                    return default;
+                    result.AddError($"'{token}' is not a duration for {name}: give a number of {unit}");
+                    return 0;
                 }
 
-                return inSeconds ? TimeSpan.FromSeconds(value) : TimeSpan.FromMilliseconds(value);
+                return value;
             },
         };
     }

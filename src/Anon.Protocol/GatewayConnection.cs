@@ -23,13 +23,14 @@ internal sealed class GatewayConnection
         SequenceNumber isn,
         ReadOnlyMemory<byte> content,
         RetransmissionPolicy policy,
+        RoundTripEstimate? sharedEstimate,
         TimeSpan now)
     {
         Peer = peer;
         ClientIsn = clientIsn;
         _isn = isn;
         _content = content;
-        _rto = new RtoEstimator(policy);
+        _rto = new RtoEstimator(policy, sharedEstimate);
         _maximumRetransmissions = policy.MaximumRetransmissions;
         _lastClientSequence = clientIsn + 1;
         OpenedAt = now;
@@ -46,6 +47,9 @@ internal sealed class GatewayConnection
     public int BytesAcknowledged { get; private set; }
 
     public int Retransmissions { get; private set; }
+
+    /// <summary>This connection's round-trip estimate, for the next ones to start from.</summary>
+    public RoundTripEstimate? RoundTripEstimate => _rto.Estimate;
 
     /// <summary>When the segment in flight is due to be sent again.</summary>
     public TimeSpan RetransmitAt { get; private set; }

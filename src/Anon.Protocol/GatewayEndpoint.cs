@@ -30,6 +30,11 @@ public sealed class GatewayEndpoint
     private readonly Queue<GatewayEvent> _events = new();
     private ReadOnlyMemory<byte> _content;
 
+    // The round-trip estimate of the last connection that completed. A new connection starts from
+    // it (RFC 9040 §5.1) rather than from the initial RTO: the stateless handshake gives the gateway
+    // no sample of its own, and every client sits on the same local network.
+    private RoundTripEstimate? _sharedEstimate;
+
     public GatewayEndpoint(ReadOnlyMemory<byte> content, ISynCookieGenerator cookies, GatewayOptions? options = null)
     {
         _options = options ?? GatewayOptions.Default;
@@ -164,6 +169,7 @@ public sealed class GatewayEndpoint
                     return connection.WriteSegment(answer);
                 case AckOutcome.Completed:
                     Statistics.ConnectionsCompleted++;
+                    _sharedEstimate = connection.RoundTripEstimate ?? _sharedEstimate;
                     Close(connection, GatewayEventKind.Completed, now);
                     return 0;
                 default:
@@ -198,7 +204,7 @@ public sealed class GatewayEndpoint
         }
 
         connection = new GatewayConnection(
-            Clone(source), header.Sequence - 1, header.Acknowledgment - 1, _content, _options.Retransmission, now);
+            Clone(source), header.Sequence - 1, header.Acknowledgment - 1, _content, _options.Retransmission, _sharedEstimate, now);
         _connections.Add(connection.Peer, connection);
         Statistics.ConnectionsOpened++;
         _events.Enqueue(new GatewayEvent(GatewayEventKind.Opened, connection.Peer, TimeSpan.Zero, 0, 0));

@@ -12,10 +12,20 @@ public sealed class RtoEstimator
 
     private readonly RetransmissionPolicy _policy;
 
-    public RtoEstimator(RetransmissionPolicy policy)
+    /// <param name="seed">
+    /// An estimate carried over from earlier connections to the same network (RFC 9040 §5.1,
+    /// temporal sharing), used instead of the initial RTO; null to start from the initial RTO.
+    /// </param>
+    public RtoEstimator(RetransmissionPolicy policy, RoundTripEstimate? seed = null)
     {
         _policy = policy;
         Current = policy.InitialTimeout;
+        if (seed is { } estimate)
+        {
+            SmoothedRoundTripTime = estimate.Smoothed;
+            RoundTripTimeVariation = estimate.Variation;
+            Current = Clamp(estimate.Smoothed + (K * estimate.Variation));
+        }
     }
 
     /// <summary>The timeout to arm for the next (re)transmission, backoff included.</summary>
@@ -25,6 +35,10 @@ public sealed class RtoEstimator
     public TimeSpan? SmoothedRoundTripTime { get; private set; }
 
     public TimeSpan RoundTripTimeVariation { get; private set; }
+
+    /// <summary>SRTT and RTTVAR, or null before the first sample.</summary>
+    public RoundTripEstimate? Estimate =>
+        SmoothedRoundTripTime is { } smoothed ? new RoundTripEstimate(smoothed, RoundTripTimeVariation) : null;
 
     /// <summary>
     /// Takes a round-trip measurement. Per Karn's rule (RFC 6298 §3) the caller passes only samples
@@ -66,3 +80,6 @@ public sealed class RtoEstimator
         : timeout > _policy.MaximumTimeout ? _policy.MaximumTimeout
         : timeout;
 }
+
+/// <summary>SRTT and RTTVAR of RFC 6298.</summary>
+public readonly record struct RoundTripEstimate(TimeSpan Smoothed, TimeSpan Variation);

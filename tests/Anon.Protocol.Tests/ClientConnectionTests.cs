@@ -20,7 +20,8 @@ public class ClientConnectionTests
     [Fact]
     public void Resends_the_syn_with_a_doubled_timeout_until_the_idle_timeout()
     {
-        var client = new ClientConnection(new SequenceNumber(12345), T0);
+        var options = new ClientOptions { Retransmission = new RetransmissionPolicy { MaximumTimeout = TimeSpan.FromSeconds(1) } };
+        var client = new ClientConnection(new SequenceNumber(12345), T0, options);
         PollOne(client);
 
         client.HandleTimeout(T0 + TimeSpan.FromMilliseconds(200));

@@ -127,7 +127,7 @@ public class GatewayEndpointTests
     [Fact]
     public void Retransmits_the_segment_on_timeout_with_backoff_then_gives_up()
     {
-        var policy = new RetransmissionPolicy { MaximumRetransmissions = 3 };
+        var policy = new RetransmissionPolicy { MaximumRetransmissions = 3, MaximumTimeout = TimeSpan.FromSeconds(1) };
         GatewayEndpoint gateway = Gateway(Content(600), new GatewayOptions { Retransmission = policy });
         Answer(gateway, Make(12345, 0, Syn));
         Answer(gateway, Make(12346, 101, Ack));
@@ -150,6 +150,24 @@ public class GatewayEndpointTests
         Assert.True(gateway.PollEvent(out GatewayEvent givenUp));
         Assert.Equal(GatewayEventKind.TimedOut, givenUp.Kind);
         Assert.Equal(3, givenUp.Retransmissions);
+    }
+
+    [Fact]
+    public void A_new_connection_starts_from_the_round_trip_estimate_of_the_last_completed_one()
+    {
+        GatewayEndpoint gateway = Gateway(Content(100));
+        TimeSpan oneMillisecond = TimeSpan.FromMilliseconds(1);
+        gateway.HandleDatagram(Client, Make(1, 0, Syn), T0, _answer);
+        gateway.HandleDatagram(Client, Make(2, 101, Ack), T0, _answer);
+        gateway.HandleDatagram(Client, Make(3, 201, Ack | Fin), T0 + oneMillisecond, _answer);
+        Assert.Equal(1, gateway.Statistics.ConnectionsCompleted);
+
+        SocketAddress next = Address(40001);
+        gateway.HandleDatagram(next, Make(7, 0, Syn), T0, _answer);
+        gateway.HandleDatagram(next, Make(8, 101, Ack), T0, _answer);
+
+        // SRTT 1 ms, RTTVAR 0.5 ms: RTO = 3 ms, raised to the 20 ms floor instead of the 200 ms initial RTO.
+        Assert.Equal(T0 + RetransmissionPolicy.Default.MinimumTimeout, gateway.PollTimeout());
     }
 
     [Fact]

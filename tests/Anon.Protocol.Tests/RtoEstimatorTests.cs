@@ -43,7 +43,7 @@ public class RtoEstimatorTests
     [Fact]
     public void Backoff_doubles_up_to_the_cap_and_a_new_sample_ends_it()
     {
-        var rto = new RtoEstimator(RetransmissionPolicy.Default);
+        var rto = new RtoEstimator(new RetransmissionPolicy { MaximumTimeout = TimeSpan.FromSeconds(1) });
         TimeSpan[] seen = new TimeSpan[7];
         for (int i = 0; i < seen.Length; i++)
         {
@@ -55,6 +55,15 @@ public class RtoEstimatorTests
 
         rto.AddSample(TimeSpan.FromMilliseconds(1));
         Assert.Equal(RetransmissionPolicy.Default.MinimumTimeout, rto.Current);
+    }
+
+    [Fact]
+    public void A_seed_from_earlier_connections_replaces_the_initial_timeout()
+    {
+        var rto = new RtoEstimator(Wide, new RoundTripEstimate(TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(5)));
+
+        Assert.Equal(TimeSpan.FromMilliseconds(30), rto.Current);
+        Assert.Equal(new RoundTripEstimate(TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(5)), rto.Estimate);
     }
 
     [Fact]

@@ -56,6 +56,23 @@ public class SimulationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Past_the_retry_budget_transfers_fail_cleanly_on_both_sides()
+    {
+        byte[] content = Packets.Content(13112);
+        int failures = 0;
+        for (int seed = 0; seed < 40; seed++)
+        {
+            var conditions = new NetworkConditions(Loss: 0.8, Delay: TimeSpan.FromMilliseconds(1));
+            SimulationResult result = new TransferSimulation(seed, conditions, content).Run();
+
+            Assert.Null(Check(result, conditions, content));
+            failures += result.Clients.Count(c => c.State == ClientState.Failed);
+        }
+
+        Assert.True(failures > 0, "80 % loss should exhaust some retry budgets");
+    }
+
+    [Fact]
     public void Twenty_clients_at_once_over_a_lossy_network_all_get_the_page()
     {
         byte[] content = Packets.Content(13112);
