@@ -103,9 +103,16 @@ static int Fetch(string host, int port, string logPath, string outputPath, Clien
         packetLog.Event($"wrote {content.Length} bytes to {outputPath}");
         Console.WriteLine($"anonclient: received {content.Length} bytes from {gateway}, written to {outputPath}");
 
-        int exitCode = Execute(content, new SimulatedLed(Console.Out, packetLog), packetLog);
-        session.Run(connection, untilClosed: true, stop.Token); // linger, if asked for
-        return exitCode;
+        try
+        {
+            Execute(content, new SimulatedLed(Console.Out, packetLog), packetLog);
+        }
+        finally
+        {
+            session.Run(connection, untilClosed: true, stop.Token); // linger, if asked for
+        }
+
+        return ExitCodes.Success;
     }
     catch (CommandFailedException e)
     {
@@ -120,7 +127,7 @@ static int Fetch(string host, int port, string logPath, string outputPath, Clien
     }
 }
 
-static int Execute(ReadOnlySpan<byte> content, ILed led, PacketLog log)
+static void Execute(ReadOnlySpan<byte> content, ILed led, PacketLog log)
 {
     if (!CommandPage.TryParse(content, out LightCommand command))
     {
@@ -130,7 +137,6 @@ static int Execute(ReadOnlySpan<byte> content, ILed led, PacketLog log)
 
     log.Event($"command {command.ToPageText()}");
     led.Apply(command);
-    return ExitCodes.Success;
 }
 
 static IPAddress Resolve(string host)
