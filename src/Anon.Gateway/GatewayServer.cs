@@ -19,6 +19,9 @@ public sealed class GatewayServer : IDisposable
 
     private static readonly TimeSpan SummaryInterval = TimeSpan.FromMinutes(1);
 
+    /// <summary>Log lines a second, at most, for datagrams outside any connection.</summary>
+    public const int ConnectionlessLogLinesPerSecond = 200;
+
     private readonly Socket _socket;
     private readonly GatewayEndpoint _endpoint;
     private readonly PacketLog _log;
@@ -26,6 +29,8 @@ public sealed class GatewayServer : IDisposable
     private readonly byte[] _receiveBuffer = new byte[65536];
     private readonly byte[] _sendBuffer = new byte[Segments.MaxDatagram];
     private readonly SocketAddress _source;
+    private readonly LogBudget _logBudget = new(ConnectionlessLogLinesPerSecond);
+    private TimeSpan _nextSkipReport;
     private long _sendErrors;
 
     public GatewayServer(Socket socket, GatewayEndpoint endpoint, PacketLog log, TimeProvider? time = null)
@@ -115,26 +120,43 @@ public sealed class GatewayServer : IDisposable
             }
 
             ReadOnlySpan<byte> datagram = _receiveBuffer.AsSpan(0, length);
-            _log.Packet(PacketDirection.Receive, datagram);
-            int answer = _endpoint.HandleDatagram(_source, datagram, _clock.Now, _sendBuffer);
+            TimeSpan now = _clock.Now;
+            bool connected = _endpoint.HasConnection(_source);
+            int answer = _endpoint.HandleDatagram(_source, datagram, now, _sendBuffer);
+            connected |= _endpoint.HasConnection(_source);
+
+            // Traffic of a connection is always logged; anything else (SYNs and their answers, dropped
+            // datagrams) within a budget, so that a flood cannot fill the disk.
+            bool log = connected || _logBudget.TryTake(now);
+            if (log)
+            {
+                _log.Packet(PacketDirection.Receive, datagram);
+            }
+
             if (answer > 0)
             {
-                Send(_sendBuffer.AsSpan(0, answer), _source);
+                Send(_sendBuffer.AsSpan(0, answer), _source, log);
             }
         }
+
+        ReportSkippedLines();
     }
 
     private void SendRetransmissions()
     {
         while (_endpoint.PollTransmit(_sendBuffer, out int length, out SocketAddress? destination))
         {
-            Send(_sendBuffer.AsSpan(0, length), destination!);
+            Send(_sendBuffer.AsSpan(0, length), destination!, log: true);
         }
     }
 
-    private void Send(ReadOnlySpan<byte> datagram, SocketAddress destination)
+    private void Send(ReadOnlySpan<byte> datagram, SocketAddress destination, bool log)
     {
-        _log.Packet(PacketDirection.Send, datagram);
+        if (log)
+        {
+            _log.Packet(PacketDirection.Send, datagram);
+        }
+
         try
         {
             _socket.SendTo(datagram, SocketFlags.None, destination);
@@ -143,6 +165,16 @@ public sealed class GatewayServer : IDisposable
         {
             // A full send buffer or an unreachable peer: the retransmission timer covers it.
             _sendErrors++;
+        }
+    }
+
+    private void ReportSkippedLines()
+    {
+        TimeSpan now = _clock.Now;
+        if (_logBudget.Skipped > 0 && now >= _nextSkipReport)
+        {
+            _log.Event($"skipped {_logBudget.TakeSkipped()} log lines of datagrams outside any connection (at most {ConnectionlessLogLinesPerSecond} a second are logged)");
+            _nextSkipReport = now + TimeSpan.FromSeconds(1);
         }
     }
 
@@ -158,8 +190,7 @@ public sealed class GatewayServer : IDisposable
                     $"connection from {peer} completed: {e.BytesAcknowledged} bytes in {e.Elapsed.TotalMilliseconds:0.0} ms, {e.Retransmissions} retransmissions",
                 GatewayEventKind.TimedOut =>
                     $"connection from {peer} given up: no acknowledgment after every retransmission ({e.BytesAcknowledged} bytes acknowledged)",
-                GatewayEventKind.Replaced => $"connection from {peer} replaced: the client restarted with a new handshake",
-                _ => $"connection from {peer} refused: the connection table is full",
+                _ => $"connection from {peer} replaced: the client restarted with a new handshake",
             });
         }
     }
@@ -181,11 +212,13 @@ public sealed class GatewayServer : IDisposable
         private long _timedOut;
         private long _retransmissions;
         private long _dropped;
+        private long _syns;
 
         public void Report(PacketLog log, long sendErrors)
         {
-            long dropped = statistics.Runts + statistics.Unmatched + statistics.InvalidAcks;
-            if (statistics.ConnectionsOpened == _opened && dropped == _dropped)
+            long dropped = statistics.Runts + statistics.Unmatched + statistics.InvalidAcks
+                + statistics.ConnectionsRefused + statistics.ConnectionsRateLimited;
+            if (statistics.ConnectionsOpened == _opened && dropped == _dropped && statistics.SynsAnswered == _syns)
             {
                 return;
             }
@@ -194,13 +227,16 @@ public sealed class GatewayServer : IDisposable
                 $"since the last summary: {statistics.ConnectionsOpened - _opened} connections opened, " +
                 $"{statistics.ConnectionsCompleted - _completed} completed, {statistics.ConnectionsTimedOut - _timedOut} given up, " +
                 $"{statistics.Retransmissions - _retransmissions} retransmissions, {dropped - _dropped} datagrams dropped " +
-                $"(totals: {statistics.Runts} too short, {statistics.Unmatched} unmatched, {statistics.InvalidAcks} invalid acks, " +
-                $"{statistics.DuplicateAcks} duplicate acks, {sendErrors} send errors)");
+                $"(totals: {statistics.SynsAnswered} SYNs answered, {statistics.Runts} too short, {statistics.Unmatched} unmatched, " +
+                $"{statistics.InvalidAcks} invalid acks, {statistics.DuplicateAcks} duplicate acks, " +
+                $"{statistics.ConnectionsRefused} handshakes refused with the table full, {statistics.ConnectionsRateLimited} over the per-source rate, " +
+                $"{sendErrors} send errors)");
             _opened = statistics.ConnectionsOpened;
             _completed = statistics.ConnectionsCompleted;
             _timedOut = statistics.ConnectionsTimedOut;
             _retransmissions = statistics.Retransmissions;
             _dropped = dropped;
+            _syns = statistics.SynsAnswered;
         }
     }
 }

@@ -44,11 +44,18 @@ var maxSize = new Option<int>("--max-size")
     CustomParser = result => (int)CommandLineApp.ParseInteger(result, 0, 64 * 1024 * 1024, "a size in bytes"),
 };
 
+var maxConnectionRate = new Option<int>("--max-connection-rate")
+{
+    Description = "New connections one source address may open per second (twice that at once); 0 for no limit.",
+    HelpName = "n",
+    DefaultValueFactory = _ => (int)GatewayOptions.Default.NewConnectionsPerSecondPerSource,
+    CustomParser = result => (int)CommandLineApp.ParseInteger(result, 0, 1_000_000, "a rate"),
+};
 var retransmission = new RetransmissionOptions();
 
 var root = new RootCommand("anonGateway: downloads a command page and serves it over UDP to the devices of the local network.")
 {
-    port, log, url, initialSequence, maxConnections, maxSize,
+    port, log, url, initialSequence, maxConnections, maxConnectionRate, maxSize,
 };
 foreach (Option option in retransmission.Options)
 {
@@ -60,7 +67,12 @@ root.SetAction(parsed => Serve(
     parsed.GetRequiredValue(log),
     parsed.GetRequiredValue(url),
     parsed.GetValue(initialSequence),
-    new GatewayOptions { MaximumConnections = parsed.GetValue(maxConnections), Retransmission = retransmission.Read(parsed) },
+    new GatewayOptions
+    {
+        MaximumConnections = parsed.GetValue(maxConnections),
+        NewConnectionsPerSecondPerSource = parsed.GetValue(maxConnectionRate),
+        Retransmission = retransmission.Read(parsed),
+    },
     parsed.GetValue(maxSize)));
 return CommandLineApp.Run(root, args);
 

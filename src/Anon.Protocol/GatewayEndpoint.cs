@@ -21,6 +21,7 @@ public sealed class GatewayEndpoint
     private readonly GatewayOptions _options;
     private readonly ISynCookieGenerator _cookies;
     private readonly Dictionary<SocketAddress, GatewayConnection> _connections = [];
+    private readonly SourceRateLimiter? _newConnectionLimit;
 
     // One timer queue for all connections. A connection has at most one live entry: re-arming to a
     // later time leaves the entry in place and it is re-queued when it comes due (see HandleTimeout),
@@ -41,11 +42,18 @@ public sealed class GatewayEndpoint
         _options.Retransmission.Validate();
         _cookies = cookies;
         _content = content;
+        if (_options.NewConnectionsPerSecondPerSource > 0)
+        {
+            _newConnectionLimit = new SourceRateLimiter(_options.NewConnectionsPerSecondPerSource, _options.NewConnectionBurstPerSource);
+        }
     }
 
     public GatewayStatistics Statistics { get; } = new();
 
     public int ConnectionCount => _connections.Count;
+
+    /// <summary>True when <paramref name="peer"/> has an open connection.</summary>
+    public bool HasConnection(SocketAddress peer) => _connections.ContainsKey(peer);
 
     /// <summary>
     /// Replaces the content served to connections opened from now on; open connections keep the
@@ -198,8 +206,13 @@ public sealed class GatewayEndpoint
         }
         else if (_connections.Count >= _options.MaximumConnections)
         {
+            // Refusals are counted, not reported one by one: a flood of them must not flood the log.
             Statistics.ConnectionsRefused++;
-            _events.Enqueue(new GatewayEvent(GatewayEventKind.Refused, Clone(source), TimeSpan.Zero, 0, 0));
+            return 0;
+        }
+        else if (_newConnectionLimit is { } limit && !limit.TryAcquire(source, now))
+        {
+            Statistics.ConnectionsRateLimited++;
             return 0;
         }
 

@@ -15,9 +15,6 @@ public enum GatewayEventKind
 
     /// <summary>The same address and port completed a new handshake (the client restarted); the old connection is dropped.</summary>
     Replaced,
-
-    /// <summary>A valid handshake was refused because the connection table is full.</summary>
-    Refused,
 }
 
 /// <summary>Something that happened to a connection, for the log and the counters.</summary>

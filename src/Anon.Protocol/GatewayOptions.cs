@@ -12,5 +12,14 @@ public sealed record GatewayOptions
     /// </summary>
     public int MaximumConnections { get; init; } = 4096;
 
+    /// <summary>
+    /// New connections one source address may open per second, sustained, or 0 for no limit. A
+    /// device opens one per fetch; this keeps one host from filling the table. 100 by default.
+    /// </summary>
+    public double NewConnectionsPerSecondPerSource { get; init; } = 100;
+
+    /// <summary>New connections one source address may open at once after a quiet spell: twice the rate.</summary>
+    public int NewConnectionBurstPerSource => (int)Math.Ceiling(2 * NewConnectionsPerSecondPerSource);
+
     public static GatewayOptions Default { get; } = new();
 }

@@ -34,7 +34,11 @@ public sealed class GatewayStatistics
     public long ConnectionsCompleted;
     public long ConnectionsTimedOut;
     public long ConnectionsReplaced;
+    /// <summary>Valid handshakes refused because the connection table was full.</summary>
     public long ConnectionsRefused;
+
+    /// <summary>Valid handshakes refused because their source opened too many connections too fast.</summary>
+    public long ConnectionsRateLimited;
     public long Retransmissions;
 }
 #pragma warning restore CA1051
