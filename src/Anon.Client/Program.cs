@@ -90,7 +90,7 @@ static int Fetch(string host, int port, string logPath, string outputPath, Clien
         if (!connection.IsComplete)
         {
             throw new CommandFailedException(
-                ExitCodes.Unavailable, $"{connection.FailureReason} from {gateway}{session.NetworkErrorNote}");
+                ExitCodes.Unavailable, $"gateway {gateway}: {connection.FailureReason}{session.NetworkErrorNote}");
         }
 
         ReadOnlySpan<byte> content = connection.Content.Span;

@@ -37,6 +37,15 @@ public static partial class Programs
     public static Task<ProcessResult> RunClientAsync(IEnumerable<string> arguments, TimeSpan? timeout = null) =>
         RunAsync(ClientPath, arguments, timeout ?? TimeSpan.FromSeconds(60));
 
+    /// <summary>Starts the client without waiting for it, its output discarded; the caller ends and disposes it.</summary>
+    public static Process StartClient(IEnumerable<string> arguments)
+    {
+        Process process = Start(ClientPath, arguments);
+        process.StandardOutput.ReadToEndAsync();
+        process.StandardError.ReadToEndAsync();
+        return process;
+    }
+
     internal static Process Start(string path, IEnumerable<string> arguments)
     {
         var start = new ProcessStartInfo(path)
@@ -97,10 +106,15 @@ public sealed partial class GatewayProcess : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
-    /// <summary>Starts the gateway with <c>-p 0</c> and waits until it says which port it took.</summary>
-    public static async Task<GatewayProcess> StartAsync(Uri page, string logPath, params string[] extraArguments)
+    /// <summary>Starts the gateway on a free port and waits until it says which port it took.</summary>
+    public static Task<GatewayProcess> StartAsync(Uri page, string logPath, params string[] extraArguments) =>
+        StartAsync(page, logPath, 0, extraArguments);
+
+    /// <summary>Starts the gateway on <paramref name="port"/> and waits until it listens.</summary>
+    public static async Task<GatewayProcess> StartAsync(Uri page, string logPath, int port, params string[] extraArguments)
     {
-        Process process = Programs.Start(Programs.GatewayPath, ["-p", "0", "-l", logPath, "-w", page.ToString(), .. extraArguments]);
+        string portText = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Process process = Programs.Start(Programs.GatewayPath, ["-p", portText, "-l", logPath, "-w", page.ToString(), .. extraArguments]);
         using var timer = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         string? line = await process.StandardOutput.ReadLineAsync(timer.Token).ConfigureAwait(false);
         Match match = line is null ? Match.Empty : ListeningLine().Match(line);
