@@ -1,4 +1,7 @@
 using System.Net;
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using Anon.Io;
 
 namespace Anon.Gateway;
@@ -13,16 +16,27 @@ public sealed class PageDownloader : IDisposable
     private readonly HttpClient _http;
     private readonly int _maximumSize;
 
-    public PageDownloader(int maximumSize = DefaultMaximumSize, TimeSpan? timeout = null)
+    /// <param name="trustedAuthorities">
+    /// When given, HTTPS servers are trusted only if their certificate chains to one of these (a
+    /// private CA), instead of to the system's trust store. Certificates are always validated.
+    /// </param>
+    public PageDownloader(int maximumSize = DefaultMaximumSize, TimeSpan? timeout = null, X509Certificate2Collection? trustedAuthorities = null)
     {
         _maximumSize = maximumSize;
-        _http = new HttpClient(new SocketsHttpHandler
+        var handler = new SocketsHttpHandler
         {
             AllowAutoRedirect = true,
             MaxAutomaticRedirections = MaximumRedirects,
             AutomaticDecompression = DecompressionMethods.All,
             ConnectTimeout = TimeSpan.FromSeconds(10),
-        })
+        };
+        if (trustedAuthorities is not null)
+        {
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                ChainsTo(trustedAuthorities, certificate, errors);
+        }
+
+        _http = new HttpClient(handler)
         {
             Timeout = timeout ?? DefaultTimeout,
         };
@@ -64,6 +78,10 @@ public sealed class PageDownloader : IDisposable
 
             return page.ToArray();
         }
+        catch (HttpRequestException e) when (e.InnerException is AuthenticationException)
+        {
+            throw Failure(url, $"the server's certificate is not trusted ({e.InnerException.Message}); for a private CA, give its certificate with --ca-file", e);
+        }
         catch (HttpRequestException e)
         {
             throw Failure(url, e.InnerException?.Message ?? e.Message, e);
@@ -79,6 +97,40 @@ public sealed class PageDownloader : IDisposable
     }
 
     public void Dispose() => _http.Dispose();
+
+    /// <summary>Reads the certificates of a PEM file, for <c>--ca-file</c>.</summary>
+    /// <exception cref="CommandFailedException">The file is missing or holds no certificate.</exception>
+    public static X509Certificate2Collection LoadAuthorities(string path)
+    {
+        var authorities = new X509Certificate2Collection();
+        try
+        {
+            authorities.ImportFromPemFile(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new CommandFailedException(ExitCodes.Usage, $"cannot read the CA certificates in '{path}': {e.Message}", e);
+        }
+
+        return authorities.Count > 0
+            ? authorities
+            : throw new CommandFailedException(ExitCodes.Usage, $"'{path}' holds no PEM certificate");
+    }
+
+    /// <summary>The name must match; the chain must end in one of <paramref name="authorities"/>, and nowhere else.</summary>
+    private static bool ChainsTo(X509Certificate2Collection authorities, X509Certificate? certificate, SslPolicyErrors errors)
+    {
+        if (certificate is null || (errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) != 0)
+        {
+            return false;
+        }
+
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck; // a private CA rarely publishes revocation lists
+        return chain.Build(certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
+    }
 
     private CommandFailedException TooLarge(Uri url) =>
         Failure(url, $"the page is larger than the limit of {_maximumSize} bytes (see --max-size)");

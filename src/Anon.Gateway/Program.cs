@@ -44,6 +44,11 @@ var maxSize = new Option<int>("--max-size")
     CustomParser = result => (int)CommandLineApp.ParseInteger(result, 0, 64 * 1024 * 1024, "a size in bytes"),
 };
 
+var caFile = new Option<string>("--ca-file")
+{
+    Description = "PEM file of the CA certificate(s) to trust for an https URL instead of the system's (a private CA).",
+    HelpName = "file",
+};
 var maxConnectionRate = new Option<int>("--max-connection-rate")
 {
     Description = "New connections one source address may open per second (twice that at once); 0 for no limit.",
@@ -55,7 +60,7 @@ var retransmission = new RetransmissionOptions();
 
 var root = new RootCommand("anonGateway: downloads a command page and serves it over UDP to the devices of the local network.")
 {
-    port, log, url, initialSequence, maxConnections, maxConnectionRate, maxSize,
+    port, log, url, caFile, initialSequence, maxConnections, maxConnectionRate, maxSize,
 };
 foreach (Option option in retransmission.Options)
 {
@@ -73,10 +78,11 @@ root.SetAction(parsed => Serve(
         NewConnectionsPerSecondPerSource = parsed.GetValue(maxConnectionRate),
         Retransmission = retransmission.Read(parsed),
     },
-    parsed.GetValue(maxSize)));
+    parsed.GetValue(maxSize),
+    parsed.GetValue(caFile)));
 return CommandLineApp.Run(root, args);
 
-static int Serve(int port, string logPath, Uri url, uint? initialSequence, GatewayOptions options, int maxSize)
+static int Serve(int port, string logPath, Uri url, uint? initialSequence, GatewayOptions options, int maxSize, string? caFile)
 {
     using var stop = new CancellationTokenSource();
     using PosixSignalRegistration onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
@@ -87,7 +93,7 @@ static int Serve(int port, string logPath, Uri url, uint? initialSequence, Gatew
     try
     {
         byte[] page;
-        using (var downloader = new PageDownloader(maxSize))
+        using (var downloader = new PageDownloader(maxSize, trustedAuthorities: caFile is null ? null : PageDownloader.LoadAuthorities(caFile)))
         {
             page = downloader.DownloadAsync(url, stop.Token).GetAwaiter().GetResult();
         }

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -26,12 +28,21 @@ public sealed class PageServer : IAsyncDisposable
 
     public int Requests => _requests;
 
-    /// <summary>Starts a server on a free port of 127.0.0.1.</summary>
-    public static async Task<PageServer> StartAsync(int port = 0)
+    /// <summary>Starts a server on a free port of 127.0.0.1; over HTTPS with <paramref name="certificate"/>, if given.</summary>
+    public static async Task<PageServer> StartAsync(int port = 0, X509Certificate2? certificate = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        if (certificate is null)
+        {
+            builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        }
+        else
+        {
+            builder.WebHost.UseKestrelHttpsConfiguration();
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port, listen => listen.UseHttps(certificate)));
+        }
+
         WebApplication app = builder.Build();
         var server = new PageServer(app);
         app.MapGet("/{name}", (string name) =>
