@@ -83,7 +83,9 @@ public sealed class GatewayEndpoint
 
         if (datagram.Length > SegmentHeader.Size)
         {
+            // Clients send headers only: a payload means a broken or hostile sender.
             Statistics.UnexpectedPayloads++;
+            return 0;
         }
 
         int length = header.ControlFlags switch

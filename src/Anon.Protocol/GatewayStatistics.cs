@@ -17,7 +17,7 @@ public sealed class GatewayStatistics
     /// <summary>Headers with reserved flag bits set (ignored, as TCP ignores its reserved bits).</summary>
     public long ReservedBitsSet;
 
-    /// <summary>Client datagrams that carried a payload; clients send none, so it is ignored.</summary>
+    /// <summary>Client datagrams that carried a payload, dropped: clients send headers only.</summary>
     public long UnexpectedPayloads;
 
     /// <summary>Datagrams that fit no connection and no handshake: unknown peer, bad cookie, odd flags.</summary>

@@ -221,9 +221,10 @@ public class GatewayEndpointTests
         Assert.Equal(0, gateway.HandleDatagram(Client, Make(1, 2, Fin), T0, _answer));
         Assert.Equal(0, gateway.HandleDatagram(Client, Make(1, 2, Syn | Ack), T0, _answer));
         Assert.Equal(0, gateway.HandleDatagram(Client, Make(1, 2, Syn | Fin), T0, _answer));
-        byte[] synWithJunk = Make(1, 0, Syn, "hello"u8);
-        synWithJunk[8] = 0xFF;
-        Assert.Equal(SegmentHeader.Size, gateway.HandleDatagram(Client, synWithJunk, T0, _answer));
+        Assert.Equal(0, gateway.HandleDatagram(Client, Make(1, 0, Syn, "hello"u8), T0, _answer));
+        byte[] synWithReservedBits = Make(1, 0, Syn);
+        synWithReservedBits[8] = 0xFF;
+        Assert.Equal(SegmentHeader.Size, gateway.HandleDatagram(Client, synWithReservedBits, T0, _answer));
 
         Assert.Equal(1, gateway.Statistics.Runts);
         Assert.Equal(3, gateway.Statistics.Unmatched);
