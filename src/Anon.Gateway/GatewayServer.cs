@@ -216,7 +216,7 @@ public sealed class GatewayServer : IDisposable
 
         public void Report(PacketLog log, long sendErrors)
         {
-            long dropped = statistics.Runts + statistics.Unmatched + statistics.InvalidAcks
+            long dropped = statistics.Runts + statistics.UnexpectedPayloads + statistics.Unmatched + statistics.InvalidAcks
                 + statistics.ConnectionsRefused + statistics.ConnectionsRateLimited;
             if (statistics.ConnectionsOpened == _opened && dropped == _dropped && statistics.SynsAnswered == _syns)
             {
@@ -227,7 +227,8 @@ public sealed class GatewayServer : IDisposable
                 $"since the last summary: {statistics.ConnectionsOpened - _opened} connections opened, " +
                 $"{statistics.ConnectionsCompleted - _completed} completed, {statistics.ConnectionsTimedOut - _timedOut} given up, " +
                 $"{statistics.Retransmissions - _retransmissions} retransmissions, {dropped - _dropped} datagrams dropped " +
-                $"(totals: {statistics.SynsAnswered} SYNs answered, {statistics.Runts} too short, {statistics.Unmatched} unmatched, " +
+                $"(totals: {statistics.SynsAnswered} SYNs answered, {statistics.Runts} too short, {statistics.UnexpectedPayloads} with a payload, " +
+                $"{statistics.Unmatched} unmatched, " +
                 $"{statistics.InvalidAcks} invalid acks, {statistics.DuplicateAcks} duplicate acks, " +
                 $"{statistics.ConnectionsRefused} handshakes refused with the table full, {statistics.ConnectionsRateLimited} over the per-source rate, " +
                 $"{sendErrors} send errors)");
