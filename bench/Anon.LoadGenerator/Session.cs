@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Anon.Protocol;
+
+namespace Anon.LoadGenerator;
+
+/// <summary>One client that fetches the page again and again over its own socket, recording each transfer.</summary>
+internal sealed class Session(IPEndPoint gateway, ClientOptions options, int expectedLength, Recorder recorder)
+{
+    private readonly byte[] _receive = new byte[Segments.MaxDatagram + 64];
+    private readonly byte[] _send = new byte[Segments.MaxDatagram];
+
+    public async Task RunAsync(CancellationToken stop)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!stop.IsCancellationRequested)
+        {
+            // A fresh socket per transfer, as a fresh client process would have: a new source port.
+            using var socket = new Socket(gateway.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+            socket.Connect(gateway);
+            TimeSpan started = clock.Elapsed;
+            var connection = new ClientConnection(new SequenceNumber((uint)Random.Shared.NextInt64(1L << 32)), started, options);
+            while (!connection.IsComplete && connection.State != ClientState.Failed && !stop.IsCancellationRequested)
+            {
+                connection.HandleTimeout(clock.Elapsed);
+                while (connection.PollTransmit(_send, out int length))
+                {
+                    await socket.SendAsync(_send.AsMemory(0, length), SocketFlags.None, CancellationToken.None).ConfigureAwait(false);
+                }
+
+                if (connection.PollTimeout() is not { } due || connection.IsComplete || connection.State == ClientState.Failed)
+                {
+                    break;
+                }
+
+                TimeSpan wait = due - clock.Elapsed;
+                if (wait <= TimeSpan.Zero)
+                {
+                    continue;
+                }
+
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
+                timeout.CancelAfter(wait);
+                int received;
+                try
+                {
+                    received = await socket.ReceiveAsync(_receive, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    continue; // a timer is due
+                }
+                catch (SocketException)
+                {
+                    continue;
+                }
+
+                int answer = connection.HandleDatagram(_receive.AsSpan(0, received), clock.Elapsed, _send);
+                if (answer > 0)
+                {
+                    await socket.SendAsync(_send.AsMemory(0, answer), SocketFlags.None, CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+
+            if (stop.IsCancellationRequested)
+            {
+                return;
+            }
+
+            bool ok = connection.IsComplete && connection.Content.Length == expectedLength;
+            recorder.Add(clock.Elapsed - started, ok, connection.Statistics.Retransmissions);
+        }
+    }
+}
+
+/// <summary>Transfer times and outcomes from all sessions.</summary>
+internal sealed class Recorder
+{
+    private readonly Lock _lock = new();
+    private readonly List<double> _milliseconds = [];
+
+    public int Failures { get; private set; }
+
+    public long ClientRetransmissions { get; private set; }
+
+    public void Add(TimeSpan elapsed, bool ok, long retransmissions)
+    {
+        lock (_lock)
+        {
+            if (ok)
+            {
+                _milliseconds.Add(elapsed.TotalMilliseconds);
+            }
+            else
+            {
+                Failures++;
+            }
+
+            ClientRetransmissions += retransmissions;
+        }
+    }
+
+    public double[] SortedMilliseconds()
+    {
+        lock (_lock)
+        {
+            return [.. _milliseconds.Order()];
+        }
+    }
+}
