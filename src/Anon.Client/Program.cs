@@ -32,12 +32,33 @@ var linger = CommandLineApp.DurationOption(
     "--linger", "After the transfer, stay this many milliseconds to answer the gateway's FIN again if our FIN|ACK was lost.",
     ClientOptions.Default.Linger, inSeconds: false);
 var initialSequence = CommandLineApp.InitialSequenceOption();
+var gpioPin = new Option<int?>("--gpio-pin")
+{
+    Description = "Drive a real LED on this GPIO pin (BCM numbering) instead of the simulated one.",
+    HelpName = "pin",
+    CustomParser = result => (int)CommandLineApp.ParseInteger(result, 0, 1023, "a GPIO pin number"),
+};
+var gpioChip = new Option<int?>("--gpio-chip")
+{
+    Description = "The GPIO chip of the pin (/dev/gpiochipN), through libgpiod; by default the board's own GPIO.",
+    HelpName = "n",
+    CustomParser = result => (int)CommandLineApp.ParseInteger(result, 0, 1023, "a GPIO chip number"),
+};
+var activeLow = new Option<bool>("--active-low")
+{
+    Description = "The LED lights when the pin is low (wired between the pin and 3.3 V).",
+};
+var ledState = new Option<string>("--led-state")
+{
+    Description = "Also write the LED's state, ON or OFF, to this file, for other programs to watch.",
+    HelpName = "file",
+};
 
 var retransmission = new RetransmissionOptions();
 
 var root = new RootCommand("anonclient: fetches the command page from the gateway, writes it to a file and switches the LED.")
 {
-    server, port, log, file, timeout, linger, initialSequence,
+    server, port, log, file, timeout, linger, initialSequence, gpioPin, gpioChip, activeLow, ledState,
 };
 foreach (Option option in retransmission.Options)
 {
@@ -55,10 +76,11 @@ root.SetAction(parsed => Fetch(
         Linger = TimeSpan.FromMilliseconds(parsed.GetValue(linger)),
         Retransmission = retransmission.Read(parsed),
     },
-    parsed.GetValue(initialSequence)));
+    parsed.GetValue(initialSequence),
+    ChooseLed(parsed.GetValue(gpioPin), parsed.GetValue(gpioChip), parsed.GetValue(activeLow), parsed.GetValue(ledState))));
 return CommandLineApp.Run(root, args);
 
-static int Fetch(string host, int port, string logPath, string outputPath, ClientOptions options, uint? initialSequence)
+static int Fetch(string host, int port, string logPath, string outputPath, ClientOptions options, uint? initialSequence, ILed led)
 {
     if (options.IdleTimeout <= TimeSpan.Zero)
     {
@@ -105,7 +127,7 @@ static int Fetch(string host, int port, string logPath, string outputPath, Clien
 
         try
         {
-            Execute(content, new SimulatedLed(Console.Out, packetLog), packetLog);
+            Execute(content, led, packetLog);
         }
         finally
         {
@@ -136,7 +158,17 @@ static void Execute(ReadOnlySpan<byte> content, ILed led, PacketLog log)
     }
 
     log.Event($"command {command.ToPageText()}");
-    led.Apply(command);
+    string state = led.Apply(command);
+    log.Event(state);
+    Console.WriteLine($"anonclient: {state}");
+}
+
+static ILed ChooseLed(int? gpioPin, int? gpioChip, bool activeLow, string? stateFile)
+{
+    ILed led = gpioPin is { } pin
+        ? new GpioLed(() => GpioLed.OpenSystemController(gpioChip), pin, activeLow)
+        : new SimulatedLed();
+    return stateFile is null ? led : new LedStateFile(led, stateFile);
 }
 
 static IPAddress Resolve(string host)

@@ -23,6 +23,9 @@ public static class ExitCodes
     /// <summary>EX_SOFTWARE: a bug. The message is printed; set ANON_DEBUG=1 for the stack trace.</summary>
     public const int InternalError = 70;
 
+    /// <summary>EX_OSERR: the LED's GPIO pin cannot be driven (no such chip or pin, pin busy, no permission).</summary>
+    public const int GpioError = 71;
+
     /// <summary>EX_CANTCREAT: the log or output file cannot be written.</summary>
     public const int CannotCreate = 73;
 }

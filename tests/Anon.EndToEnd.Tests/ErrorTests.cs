@@ -12,6 +12,7 @@ public sealed class ErrorTests(WebFixture web) : IClassFixture<WebFixture>, IDis
     private const int UnknownCommand = 65;
     private const int UnknownHost = 68;
     private const int Unavailable = 69;
+    private const int GpioError = 71;
     private const int CannotCreate = 73;
 
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
@@ -129,6 +130,36 @@ public sealed class ErrorTests(WebFixture web) : IClassFixture<WebFixture>, IDis
         AssertFailure(result, UnknownCommand, "cannot parse the command: the first line is \"HELLO WORLD\"");
         Assert.Equal("HELLO WORLD\nnot a command\n", File.ReadAllText(_scratch.PathOf("out.txt")));
         Assert.Contains("error: cannot parse the command", File.ReadAllText(_scratch.PathOf("c.log")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_gpio_error_has_its_own_exit_code_and_the_page_is_still_written()
+    {
+        if (File.Exists("/dev/gpiochip0"))
+        {
+            return; // a machine with real GPIO: pin 17 may well work here
+        }
+
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(web.LightOn, _scratch.PathOf("g.log"));
+
+        ProcessResult result = await Programs.RunClientAsync(
+            Expect.ClientArguments(gateway.Port, _scratch.PathOf("c.log"), _scratch.PathOf("out.txt"), "--gpio-pin", "17", "--led-state", _scratch.PathOf("led")), Timeout);
+
+        AssertFailure(result, GpioError, "cannot drive the LED on GPIO pin 17");
+        Assert.Equal(Expect.Fixture("LIGHTON_COMMAND"), File.ReadAllBytes(_scratch.PathOf("out.txt")));
+        Assert.False(File.Exists(_scratch.PathOf("led")), "the state file claims a state the LED never took");
+    }
+
+    [Fact]
+    public async Task The_led_state_file_follows_the_command()
+    {
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(web.LightOff, _scratch.PathOf("g.log"));
+
+        ProcessResult result = await Programs.RunClientAsync(
+            Expect.ClientArguments(gateway.Port, _scratch.PathOf("c.log"), _scratch.PathOf("out.txt"), "--led-state", _scratch.PathOf("led")), Timeout);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("OFF\n", File.ReadAllText(_scratch.PathOf("led")));
     }
 
     [Fact]

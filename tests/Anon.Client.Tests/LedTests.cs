@@ -1,0 +1,86 @@
+using System.Device.Gpio;
+using Anon.Io;
+using Anon.Protocol;
+
+namespace Anon.Client.Tests;
+
+public sealed class LedTests : IDisposable
+{
+    private readonly string _stateFile = Path.Combine(Path.GetTempPath(), $"anon-led-{Guid.NewGuid():N}");
+
+    [Fact]
+    public void Lighton_opens_the_pin_as_output_and_drives_it_high_and_lightoff_low()
+    {
+        var driver = new FakeGpioDriver();
+        using var led = new GpioLed(() => new GpioController(driver), pin: 17, activeLow: false);
+
+        Assert.Equal("LED is ON (GPIO pin 17)", led.Apply(LightCommand.LightOn));
+        Assert.Equal("LED is OFF (GPIO pin 17)", led.Apply(LightCommand.LightOff));
+
+        Assert.Equal(PinMode.Output, driver.Modes[17]);
+        Assert.Equal([(17, PinValue.High), (17, PinValue.Low)], driver.Writes);
+    }
+
+    [Fact]
+    public void Active_low_inverts_the_levels()
+    {
+        var driver = new FakeGpioDriver();
+        using var led = new GpioLed(() => new GpioController(driver), pin: 4, activeLow: true);
+
+        Assert.Equal("LED is ON (GPIO pin 4, active low)", led.Apply(LightCommand.LightOn));
+        led.Apply(LightCommand.LightOff);
+
+        Assert.Equal([(4, PinValue.Low), (4, PinValue.High)], driver.Writes);
+    }
+
+    [Theory]
+    [MemberData(nameof(DriverFailures))]
+    public void A_gpio_failure_is_one_clear_message_with_its_own_exit_code(Exception failure)
+    {
+        using var led = new GpioLed(() => new GpioController(new FakeGpioDriver(failure)), pin: 17, activeLow: false);
+
+        var error = Assert.Throws<CommandFailedException>(() => led.Apply(LightCommand.LightOn));
+
+        Assert.Equal(ExitCodes.GpioError, error.ExitCode);
+        Assert.Equal($"cannot drive the LED on GPIO pin 17: {failure.Message}", error.Message);
+    }
+
+    [Fact]
+    public void A_controller_that_cannot_be_made_is_a_gpio_failure_too()
+    {
+        using var led = new GpioLed(() => throw new PlatformNotSupportedException("no GPIO chip"), pin: 17, activeLow: false);
+
+        Assert.Equal(ExitCodes.GpioError, Assert.Throws<CommandFailedException>(() => led.Apply(LightCommand.LightOff)).ExitCode);
+    }
+
+    [Fact]
+    public void The_state_file_says_on_or_off_after_the_led_switched()
+    {
+        var led = new LedStateFile(new SimulatedLed(), _stateFile);
+
+        Assert.Equal("LED is ON (simulated)", led.Apply(LightCommand.LightOn));
+        Assert.Equal("ON\n", File.ReadAllText(_stateFile));
+        led.Apply(LightCommand.LightOff);
+        Assert.Equal("OFF\n", File.ReadAllText(_stateFile));
+    }
+
+    [Fact]
+    public void The_state_file_is_not_written_when_the_led_failed()
+    {
+        var gpio = new GpioLed(() => new GpioController(new FakeGpioDriver(new UnauthorizedAccessException("permission denied"))), 17, false);
+        var led = new LedStateFile(gpio, _stateFile);
+
+        Assert.Throws<CommandFailedException>(() => led.Apply(LightCommand.LightOn));
+        Assert.False(File.Exists(_stateFile));
+        gpio.Dispose();
+    }
+
+    public static TheoryData<Exception> DriverFailures =>
+    [
+        new UnauthorizedAccessException("permission denied: /dev/gpiochip0"),
+        new IOException("Device or resource busy"),
+        new InvalidOperationException("pin 17 is already in use"),
+    ];
+
+    public void Dispose() => File.Delete(_stateFile);
+}
