@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using Anon.Client;
 using Anon.Io;
 using Anon.Protocol;
@@ -48,6 +47,23 @@ var activeLow = new Option<bool>("--active-low")
 {
     Description = "The LED lights when the pin is low (wired between the pin and 3.3 V).",
 };
+var watch = new Option<double?>("--watch")
+{
+    Description = "Run until stopped: fetch the page every this many seconds and switch the LED when the command changes.",
+    HelpName = "seconds",
+    CustomParser = result =>
+    {
+        string token = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+        if (double.TryParse(token, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double seconds)
+            && seconds >= 0.01 && seconds <= 86_400)
+        {
+            return seconds;
+        }
+
+        result.AddError($"'{token}' is not an interval for --watch (0.01 to 86400 seconds)");
+        return null;
+    },
+};
 var ledState = new Option<string>("--led-state")
 {
     Description = "Also write the LED's state, ON or OFF, to this file, for other programs to watch.",
@@ -58,7 +74,7 @@ var retransmission = new RetransmissionOptions();
 
 var root = new RootCommand("anonclient: fetches the command page from the gateway, writes it to a file and switches the LED.")
 {
-    server, port, log, file, timeout, linger, initialSequence, gpioPin, gpioChip, activeLow, ledState,
+    server, port, log, file, timeout, linger, watch, initialSequence, gpioPin, gpioChip, activeLow, ledState,
 };
 foreach (Option option in retransmission.Options)
 {
@@ -77,10 +93,11 @@ root.SetAction(parsed => Fetch(
         Retransmission = retransmission.Read(parsed),
     },
     parsed.GetValue(initialSequence),
-    ChooseLed(parsed.GetValue(gpioPin), parsed.GetValue(gpioChip), parsed.GetValue(activeLow), parsed.GetValue(ledState))));
+    ChooseLed(parsed.GetValue(gpioPin), parsed.GetValue(gpioChip), parsed.GetValue(activeLow), parsed.GetValue(ledState)),
+    parsed.GetValue(watch) is { } seconds ? TimeSpan.FromSeconds(seconds) : null));
 return CommandLineApp.Run(root, args);
 
-static int Fetch(string host, int port, string logPath, string outputPath, ClientOptions options, uint? initialSequence, ILed led)
+static int Fetch(string host, int port, string logPath, string outputPath, ClientOptions options, uint? initialSequence, ILed led, TimeSpan? watch)
 {
     if (options.IdleTimeout <= TimeSpan.Zero)
     {
@@ -94,47 +111,38 @@ static int Fetch(string host, int port, string logPath, string outputPath, Clien
     using PacketLog packetLog = PacketLog.Open(logPath);
     try
     {
-        using OutputFile output = OutputFile.Create(outputPath);
-        var gateway = new IPEndPoint(Resolve(host), port);
-        packetLog.Event($"anonclient fetching from {gateway}");
-
-        using var session = new ClientSession(gateway, packetLog);
-        var isn = new SequenceNumber(initialSequence ?? BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(4)));
-        TimeSpan started = session.Now;
-        var connection = new ClientConnection(isn, started, options);
-        session.Run(connection, untilClosed: false, stop.Token);
-        TimeSpan transferTime = session.Now - started;
-        if (stop.IsCancellationRequested)
-        {
-            throw new CommandFailedException(ExitCodes.Unavailable, "stopped by signal before the transfer completed");
-        }
-
-        if (!connection.IsComplete)
-        {
-            throw new CommandFailedException(
-                ExitCodes.Unavailable, $"gateway {gateway}: {connection.FailureReason}{session.NetworkErrorNote}");
-        }
-
-        ReadOnlySpan<byte> content = connection.Content.Span;
-        ClientStatistics statistics = connection.Statistics;
-        packetLog.Event(
-            $"received {content.Length} bytes in {transferTime.TotalMilliseconds:0.000} ms " +
-            $"(handshake round trip {statistics.HandshakeRoundTripTime?.TotalMilliseconds:0.000} ms, " +
-            $"{statistics.Retransmissions} retransmissions, {statistics.DuplicateSegments} duplicate segments, {statistics.Dropped} dropped)");
-        output.Commit(content);
-        packetLog.Event($"wrote {content.Length} bytes to {outputPath}");
-        Console.WriteLine($"anonclient: received {content.Length} bytes from {gateway}, written to {outputPath}");
-
+        OutputFile? output = OutputFile.Create(outputPath); // fails before any traffic if the path is unwritable
         try
         {
-            Execute(content, led, packetLog);
+            var gateway = new IPEndPoint(Resolve(host), port);
+            packetLog.Event($"anonclient fetching from {gateway}");
+            if (watch is { } interval)
+            {
+                output.Dispose(); // the watcher writes each new version through an OutputFile of its own
+                output = null;
+                return Watcher.ForGateway(gateway, options, packetLog, outputPath, led, interval).Run(stop.Token);
+            }
+
+            using Transfer transfer = Transfer.Run(gateway, options, packetLog, initialSequence, stop.Token);
+            ReadOnlySpan<byte> content = transfer.Content.Span;
+            output.Commit(content);
+            packetLog.Event($"wrote {content.Length} bytes to {outputPath}");
+            Console.WriteLine($"anonclient: received {content.Length} bytes from {gateway}, written to {outputPath}");
+            try
+            {
+                Execute(content, led, packetLog);
+            }
+            finally
+            {
+                transfer.Linger(stop.Token);
+            }
+
+            return ExitCodes.Success;
         }
         finally
         {
-            session.Run(connection, untilClosed: true, stop.Token); // linger, if asked for
+            output?.Dispose();
         }
-
-        return ExitCodes.Success;
     }
     catch (CommandFailedException e)
     {

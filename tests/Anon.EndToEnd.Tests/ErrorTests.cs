@@ -169,6 +169,7 @@ public sealed class ErrorTests(WebFixture web) : IClassFixture<WebFixture>, IDis
             ["-s", "no-such-gateway.invalid", "-p", "30000", "-l", _scratch.PathOf("c.log"), "-f", _scratch.PathOf("out.txt")], Timeout);
 
         AssertFailure(result, UnknownHost, "cannot resolve the gateway's name 'no-such-gateway.invalid'");
+        Assert.Equal(["c.log"], Directory.EnumerateFiles(_scratch.Directory).Select(Path.GetFileName)); // no temporary file left
     }
 
     public void Dispose() => _scratch.Dispose();

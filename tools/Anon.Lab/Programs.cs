@@ -63,7 +63,7 @@ public static partial class Programs
     }
 
     /// <summary>Sends SIGTERM, the signal systemd and kill(1) stop services with.</summary>
-    internal static void Terminate(Process process)
+    public static void Terminate(Process process)
     {
         if (SendSignal(process.Id, 15) != 0)
         {

@@ -1,0 +1,63 @@
+using System.Net;
+using System.Security.Cryptography;
+using Anon.Io;
+using Anon.Protocol;
+
+namespace Anon.Client;
+
+/// <summary>One fetch of the page from the gateway, handshake to FIN, over a socket of its own.</summary>
+public sealed class Transfer : IDisposable
+{
+    private readonly ClientSession _session;
+    private readonly ClientConnection _connection;
+
+    private Transfer(ClientSession session, ClientConnection connection)
+    {
+        _session = session;
+        _connection = connection;
+    }
+
+    /// <summary>The complete page.</summary>
+    public ReadOnlyMemory<byte> Content => _connection.Content;
+
+    /// <summary>Fetches the page; returns once it is complete.</summary>
+    /// <exception cref="CommandFailedException">The transfer failed or was stopped (exit code 69).</exception>
+    public static Transfer Run(IPEndPoint gateway, ClientOptions options, PacketLog log, uint? initialSequence, CancellationToken stop)
+    {
+        var session = new ClientSession(gateway, log);
+        try
+        {
+            var isn = new SequenceNumber(initialSequence ?? BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(4)));
+            TimeSpan started = session.Now;
+            var connection = new ClientConnection(isn, started, options);
+            session.Run(connection, untilClosed: false, stop);
+            if (stop.IsCancellationRequested)
+            {
+                throw new CommandFailedException(ExitCodes.Unavailable, "stopped by signal before the transfer completed");
+            }
+
+            if (!connection.IsComplete)
+            {
+                throw new CommandFailedException(
+                    ExitCodes.Unavailable, $"gateway {gateway}: {connection.FailureReason}{session.NetworkErrorNote}");
+            }
+
+            ClientStatistics statistics = connection.Statistics;
+            log.Event(
+                $"received {connection.Content.Length} bytes in {(session.Now - started).TotalMilliseconds:0.000} ms " +
+                $"(handshake round trip {statistics.HandshakeRoundTripTime?.TotalMilliseconds:0.000} ms, " +
+                $"{statistics.Retransmissions} retransmissions, {statistics.DuplicateSegments} duplicate segments, {statistics.Dropped} dropped)");
+            return new Transfer(session, connection);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Stays to answer a retransmitted FIN, for as long as <see cref="ClientOptions.Linger"/> says.</summary>
+    public void Linger(CancellationToken stop) => _session.Run(_connection, untilClosed: true, stop);
+
+    public void Dispose() => _session.Dispose();
+}

@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Anon.Lab;
+
+namespace Anon.EndToEnd.Tests;
+
+public sealed class WatchModeTests(WebFixture web) : IClassFixture<WebFixture>, IDisposable
+{
+    private readonly Scratch _scratch = new();
+
+    [Fact]
+    public async Task Watch_mode_follows_the_command_across_a_gateway_restart_and_stops_cleanly_on_sigterm()
+    {
+        int port = FreeUdpPort();
+        string state = _scratch.PathOf("led");
+        GatewayProcess lightOn = await GatewayProcess.StartAsync(web.LightOn, _scratch.PathOf("gateway-on.log"), port);
+        using Process client = Programs.StartClient(Expect.ClientArguments(
+            port, _scratch.PathOf("c.log"), _scratch.PathOf("out.txt"), "--watch", "0.2", "--timeout", "1", "--led-state", state));
+        try
+        {
+            await WaitForState(state, "ON");
+            Assert.Equal(Expect.Fixture("LIGHTON_COMMAND"), File.ReadAllBytes(_scratch.PathOf("out.txt")));
+
+            // The gateway goes away, and comes back serving the other page.
+            await lightOn.StopAsync();
+            await lightOn.DisposeAsync();
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
+            await using GatewayProcess lightOff = await GatewayProcess.StartAsync(web.LightOff, _scratch.PathOf("gateway-off.log"), port);
+
+            await WaitForState(state, "OFF");
+            Assert.Equal(Expect.Fixture("LIGHTOFF_COMMAND"), File.ReadAllBytes(_scratch.PathOf("out.txt")));
+        }
+        finally
+        {
+            Programs.Terminate(client);
+            using var timer = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await client.WaitForExitAsync(timer.Token);
+        }
+
+        Assert.Equal(0, client.ExitCode);
+        string log = File.ReadAllText(_scratch.PathOf("c.log"));
+        Assert.Contains("command changed to COMMAND=LIGHTON", log, StringComparison.Ordinal);
+        Assert.Contains("command changed to COMMAND=LIGHTOFF", log, StringComparison.Ordinal);
+        Assert.Contains("trying again in", log, StringComparison.Ordinal);
+        Assert.EndsWith("watch stopped by signal", log.TrimEnd(), StringComparison.Ordinal);
+        Assert.Equal(1, log.Split("command changed to COMMAND=LIGHTON").Length - 1); // applied once, not at every fetch
+    }
+
+    public void Dispose() => _scratch.Dispose();
+
+    private static async Task WaitForState(string path, string expected)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!(File.Exists(path) && File.ReadAllText(path) == expected + "\n"))
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60), $"the LED state never became {expected}");
+            await Task.Delay(50);
+        }
+    }
+
+    private static int FreeUdpPort()
+    {
+        using var socket = new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp) { DualMode = true };
+        socket.Bind(new IPEndPoint(IPAddress.IPv6Any, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+}
