@@ -42,6 +42,9 @@ public sealed class GatewayServer : IDisposable
         _source = new SocketAddress(socket.AddressFamily);
     }
 
+    /// <summary>The core this loop drives.</summary>
+    public GatewayEndpoint Endpoint => _endpoint;
+
     /// <summary>The address the socket is bound to (port included, when 0 was asked for).</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.LocalEndPoint!;
 

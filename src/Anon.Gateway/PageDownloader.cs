@@ -45,13 +45,40 @@ public sealed class PageDownloader : IDisposable
 
     /// <summary>Downloads the page at <paramref name="url"/>.</summary>
     /// <exception cref="CommandFailedException">Unreachable, an HTTP error status, too large, or too slow.</exception>
-    public async Task<byte[]> DownloadAsync(Uri url, CancellationToken cancellationToken)
+    public async Task<PageVersion> DownloadAsync(Uri url, CancellationToken cancellationToken) =>
+        await DownloadAsync(url, null, cancellationToken).ConfigureAwait(false)
+        ?? throw Failure(url, "the server answered 304 Not Modified to an unconditional request");
+
+    /// <summary>
+    /// Downloads the page again, conditionally: with <c>If-None-Match</c> and <c>If-Modified-Since</c>
+    /// from <paramref name="current"/> (RFC 9110 §13.1), so an unchanged page costs a 304 and no body.
+    /// </summary>
+    /// <returns>The new version, or null when the server says <paramref name="current"/> is still current.</returns>
+    /// <exception cref="CommandFailedException">Unreachable, an HTTP error status, too large, or too slow.</exception>
+    public async Task<PageVersion?> DownloadAsync(Uri url, PageVersion? current, CancellationToken cancellationToken)
     {
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        if (current?.ETag is { } etag)
+        {
+            request.Headers.IfNoneMatch.Add(etag);
+        }
+
+        if (current?.LastModified is { } lastModified)
+        {
+            request.Headers.IfModifiedSince = lastModified;
+        }
+
         try
         {
             using HttpResponseMessage response = await _http
-                .GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancellationToken)
+                .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken)
                 .ConfigureAwait(false);
+            TimeSpan? maxAge = response.Headers.CacheControl?.MaxAge;
+            if (response.StatusCode == HttpStatusCode.NotModified && current is not null)
+            {
+                return null;
+            }
+
             if (!response.IsSuccessStatusCode)
             {
                 throw Failure(url, $"the server answered HTTP {(int)response.StatusCode} {response.ReasonPhrase}");
@@ -76,7 +103,7 @@ public sealed class PageDownloader : IDisposable
                 page.Write(buffer, 0, read);
             }
 
-            return page.ToArray();
+            return new PageVersion(page.ToArray(), response.Headers.ETag, response.Content.Headers.LastModified, maxAge);
         }
         catch (HttpRequestException e) when (e.InnerException is AuthenticationException)
         {
@@ -138,3 +165,7 @@ public sealed class PageDownloader : IDisposable
     private static CommandFailedException Failure(Uri url, string reason, Exception? inner = null) =>
         new(ExitCodes.Unavailable, $"cannot download {url}: {reason}", inner);
 }
+
+/// <summary>A downloaded page and what the server said about it, for revalidating it later.</summary>
+/// <param name="MaxAge">The server's <c>Cache-Control: max-age</c>: how long the page stays fresh.</param>
+public sealed record PageVersion(byte[] Content, System.Net.Http.Headers.EntityTagHeaderValue? ETag, DateTimeOffset? LastModified, TimeSpan? MaxAge);

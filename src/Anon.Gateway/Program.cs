@@ -49,6 +49,9 @@ var caFile = new Option<string>("--ca-file")
     Description = "PEM file of the CA certificate(s) to trust for an https URL instead of the system's (a private CA).",
     HelpName = "file",
 };
+var refresh = CommandLineApp.DurationOption(
+    "--refresh", "Download the page again this often (a conditional GET), serving the new version to new connections; 0: download once.",
+    TimeSpan.FromSeconds(60), inSeconds: true);
 var maxConnectionRate = new Option<int>("--max-connection-rate")
 {
     Description = "New connections one source address may open per second (twice that at once); 0 for no limit.",
@@ -60,7 +63,7 @@ var retransmission = new RetransmissionOptions();
 
 var root = new RootCommand("anonGateway: downloads a command page and serves it over UDP to the devices of the local network.")
 {
-    port, log, url, caFile, initialSequence, maxConnections, maxConnectionRate, maxSize,
+    port, log, url, refresh, caFile, initialSequence, maxConnections, maxConnectionRate, maxSize,
 };
 foreach (Option option in retransmission.Options)
 {
@@ -79,10 +82,11 @@ root.SetAction(parsed => Serve(
         Retransmission = retransmission.Read(parsed),
     },
     parsed.GetValue(maxSize),
-    parsed.GetValue(caFile)));
+    parsed.GetValue(caFile),
+    TimeSpan.FromSeconds(parsed.GetValue(refresh))));
 return CommandLineApp.Run(root, args);
 
-static int Serve(int port, string logPath, Uri url, uint? initialSequence, GatewayOptions options, int maxSize, string? caFile)
+static int Serve(int port, string logPath, Uri url, uint? initialSequence, GatewayOptions options, int maxSize, string? caFile, TimeSpan refresh)
 {
     using var stop = new CancellationTokenSource();
     using PosixSignalRegistration onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
@@ -92,15 +96,10 @@ static int Serve(int port, string logPath, Uri url, uint? initialSequence, Gatew
     packetLog.Event($"anonGateway starting: downloading {url}");
     try
     {
-        byte[] page;
-        using (var downloader = new PageDownloader(maxSize, trustedAuthorities: caFile is null ? null : PageDownloader.LoadAuthorities(caFile)))
-        {
-            page = downloader.DownloadAsync(url, stop.Token).GetAwaiter().GetResult();
-        }
-
-        string command = CommandPage.TryParse(page, out LightCommand parsed)
-            ? parsed.ToPageText()
-            : $"no known command: first line is \"{CommandPage.DescribeFirstLine(page)}\"";
+        using var downloader = new PageDownloader(maxSize, trustedAuthorities: caFile is null ? null : PageDownloader.LoadAuthorities(caFile));
+        PageVersion first = downloader.DownloadAsync(url, stop.Token).GetAwaiter().GetResult();
+        byte[] page = first.Content;
+        string command = PageRefresher.Describe(page);
         packetLog.Event($"downloaded {page.Length} bytes: {command}");
 
         ISynCookieGenerator cookies = initialSequence is { } isn
@@ -112,7 +111,12 @@ static int Serve(int port, string logPath, Uri url, uint? initialSequence, Gatew
         Console.WriteLine($"anonGateway: {listening}");
         Console.Out.Flush();
 
+        var endpoint = server.Endpoint;
+        Task refreshing = refresh > TimeSpan.Zero
+            ? Task.Run(() => new PageRefresher(downloader, url, refresh, endpoint, packetLog, TimeProvider.System).RunAsync(first, stop.Token))
+            : Task.CompletedTask;
         server.Run(stop.Token);
+        refreshing.GetAwaiter().GetResult();
         packetLog.Event("anonGateway stopped by signal");
         return ExitCodes.Success;
     }

@@ -29,7 +29,8 @@ public sealed class GatewayEndpoint
     private readonly PriorityQueue<GatewayConnection, TimeSpan> _timers = new();
     private readonly Queue<GatewayConnection> _retransmissions = new();
     private readonly Queue<GatewayEvent> _events = new();
-    private ReadOnlyMemory<byte> _content;
+    // The content new connections start from: swapped whole by SetContent, from any thread.
+    private ContentSnapshot _content;
 
     // The round-trip estimate of the last connection that completed. A new connection starts from
     // it (RFC 9040 §5.1) rather than from the initial RTO: the stateless handshake gives the gateway
@@ -41,7 +42,7 @@ public sealed class GatewayEndpoint
         _options = options ?? GatewayOptions.Default;
         _options.Retransmission.Validate();
         _cookies = cookies;
-        _content = content;
+        _content = new ContentSnapshot(content);
         if (_options.NewConnectionsPerSecondPerSource > 0)
         {
             _newConnectionLimit = new SourceRateLimiter(_options.NewConnectionsPerSecondPerSource, _options.NewConnectionBurstPerSource);
@@ -59,7 +60,8 @@ public sealed class GatewayEndpoint
     /// Replaces the content served to connections opened from now on; open connections keep the
     /// snapshot they started with.
     /// </summary>
-    public void SetContent(ReadOnlyMemory<byte> content) => _content = content;
+    /// <remarks>Safe to call from any thread, such as a background refresh of the page.</remarks>
+    public void SetContent(ReadOnlyMemory<byte> content) => Volatile.Write(ref _content, new ContentSnapshot(content));
 
     /// <summary>
     /// Processes one datagram from <paramref name="source"/> and writes the answer, if any, into
@@ -219,7 +221,7 @@ public sealed class GatewayEndpoint
         }
 
         connection = new GatewayConnection(
-            Clone(source), header.Sequence - 1, header.Acknowledgment - 1, _content, _options.Retransmission, _sharedEstimate, now);
+            Clone(source), header.Sequence - 1, header.Acknowledgment - 1, Volatile.Read(ref _content).Content, _options.Retransmission, _sharedEstimate, now);
         _connections.Add(connection.Peer, connection);
         Statistics.ConnectionsOpened++;
         _events.Enqueue(new GatewayEvent(GatewayEventKind.Opened, connection.Peer, TimeSpan.Zero, 0, 0));
@@ -265,4 +267,7 @@ public sealed class GatewayEndpoint
         address.Buffer.Span[..address.Size].CopyTo(copy.Buffer.Span);
         return copy;
     }
+
+    /// <summary>A reference, to swap atomically: a <see cref="ReadOnlyMemory{T}"/> is three fields and could be read half-written.</summary>
+    private sealed record ContentSnapshot(ReadOnlyMemory<byte> Content);
 }

@@ -18,8 +18,10 @@ namespace Anon.Lab;
 public sealed class PageServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly ConcurrentDictionary<string, byte[]> _pages = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Page> _pages = new(StringComparer.Ordinal);
     private int _requests;
+    private int _conditionalRequests;
+    private int _notModified;
 
     private PageServer(WebApplication app) => _app = app;
 
@@ -27,6 +29,12 @@ public sealed class PageServer : IAsyncDisposable
     public Uri BaseAddress { get; private set; } = null!;
 
     public int Requests => _requests;
+
+    /// <summary>Requests that carried If-None-Match or If-Modified-Since.</summary>
+    public int ConditionalRequests => _conditionalRequests;
+
+    /// <summary>Answers of 304 Not Modified.</summary>
+    public int NotModified => _notModified;
 
     /// <summary>Starts a server on a free port of 127.0.0.1; over HTTPS with <paramref name="certificate"/>, if given.</summary>
     public static async Task<PageServer> StartAsync(int port = 0, X509Certificate2? certificate = null)
@@ -45,12 +53,34 @@ public sealed class PageServer : IAsyncDisposable
 
         WebApplication app = builder.Build();
         var server = new PageServer(app);
-        app.MapGet("/{name}", (string name) =>
+        app.Use(async (context, next) =>
         {
             Interlocked.Increment(ref server._requests);
-            return server._pages.TryGetValue(name, out byte[]? page)
-                ? Results.Bytes(page, "text/plain")
-                : Results.NotFound();
+            if (context.Request.Headers.IfNoneMatch.Count > 0 || context.Request.Headers.IfModifiedSince.Count > 0)
+            {
+                Interlocked.Increment(ref server._conditionalRequests);
+            }
+
+            await next(context).ConfigureAwait(false);
+            if (context.Response.StatusCode == StatusCodes.Status304NotModified)
+            {
+                Interlocked.Increment(ref server._notModified);
+            }
+        });
+        // Each page has an ETag and a Last-Modified date, so conditional requests get 304 (RFC 9110 §13.1).
+        app.MapGet("/{name}", (string name, HttpContext context) =>
+        {
+            if (!server._pages.TryGetValue(name, out Page? page))
+            {
+                return Results.NotFound();
+            }
+
+            if (page.MaxAge is { } maxAge)
+            {
+                context.Response.Headers.CacheControl = $"max-age={(int)maxAge.TotalSeconds}";
+            }
+
+            return Results.Bytes(page.Content, "text/plain", lastModified: page.Modified, entityTag: page.ETag);
         });
         app.MapGet("/status/{code:int}", (int code) => Results.StatusCode(code));
         await app.StartAsync().ConfigureAwait(false);
@@ -60,11 +90,16 @@ public sealed class PageServer : IAsyncDisposable
     }
 
     /// <summary>Serves <paramref name="content"/> at /<paramref name="name"/> and returns its URL.</summary>
-    public Uri Serve(string name, byte[] content)
+    /// <param name="maxAge">Sent as <c>Cache-Control: max-age</c>, if given.</param>
+    public Uri Serve(string name, byte[] content, TimeSpan? maxAge = null)
     {
-        _pages[name] = content;
+        string hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content))[..16];
+        _pages[name] = new Page(content, new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{hash}\""), DateTimeOffset.UtcNow, maxAge);
         return new Uri(BaseAddress, name);
     }
+
+    /// <summary>Stops serving /<paramref name="name"/>: it answers 404 until served again.</summary>
+    public void Remove(string name) => _pages.TryRemove(name, out _);
 
     /// <summary>Serves every file of <paramref name="directory"/> under its own name.</summary>
     public void ServeDirectory(string directory)
@@ -80,4 +115,6 @@ public sealed class PageServer : IAsyncDisposable
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
     }
+
+    private sealed record Page(byte[] Content, Microsoft.Net.Http.Headers.EntityTagHeaderValue ETag, DateTimeOffset Modified, TimeSpan? MaxAge);
 }

@@ -1,0 +1,79 @@
+using Anon.Io;
+using Anon.Protocol;
+
+namespace Anon.Gateway;
+
+/// <summary>
+/// Keeps the served page current: downloads it again every interval with a conditional GET, swaps
+/// the content new connections get when it changed, and on failure keeps serving the last good copy
+/// while it retries with backoff.
+/// </summary>
+internal sealed class PageRefresher(
+    PageDownloader downloader,
+    Uri url,
+    TimeSpan interval,
+    GatewayEndpoint endpoint,
+    PacketLog log,
+    TimeProvider time)
+{
+    /// <summary>Longest wait between tries while the server fails (or the interval, if longer).</summary>
+    private static readonly TimeSpan MaximumBackoff = TimeSpan.FromMinutes(10);
+
+    public async Task RunAsync(PageVersion first, CancellationToken stop)
+    {
+        PageVersion current = first;
+        int failures = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(failures == 0 ? NextRefresh(current) : Backoff(failures), time, stop).ConfigureAwait(false);
+                PageVersion? next = await downloader.DownloadAsync(url, current, stop).ConfigureAwait(false);
+                if (failures > 0)
+                {
+                    log.Event($"refresh of {url} works again after {failures} failures");
+                    failures = 0;
+                }
+
+                if (next is null)
+                {
+                    continue; // 304 Not Modified: what we serve is current
+                }
+
+                if (!next.Content.AsSpan().SequenceEqual(current.Content))
+                {
+                    endpoint.SetContent(next.Content);
+                    log.Event($"page changed: now {next.Content.Length} bytes, {Describe(next.Content)} (was {Describe(current.Content)})");
+                }
+
+                current = next;
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (CommandFailedException e)
+            {
+                failures++;
+                log.Event($"refresh failed: {e.Message}; still serving the last good copy; next try in {Backoff(failures).TotalSeconds:0} s or so");
+            }
+        }
+    }
+
+    /// <summary>The command a page holds, in words for the log.</summary>
+    public static string Describe(ReadOnlySpan<byte> page) => CommandPage.TryParse(page, out LightCommand command)
+        ? command.ToPageText()
+        : $"no known command: first line is \"{CommandPage.DescribeFirstLine(page)}\"";
+
+    /// <summary>The interval, but never before the server's <c>Cache-Control: max-age</c> says the page goes stale.</summary>
+    private TimeSpan NextRefresh(PageVersion current) =>
+        current.MaxAge is { } maxAge && maxAge > interval ? maxAge : interval;
+
+    /// <summary>The interval doubled per failure, capped, times a random factor in [0.5, 1.5).</summary>
+    private TimeSpan Backoff(int failures)
+    {
+        TimeSpan cap = interval > MaximumBackoff ? interval : MaximumBackoff;
+        TimeSpan delay = TimeSpan.FromTicks((long)Math.Min(cap.Ticks, interval.Ticks * Math.Pow(2, Math.Min(failures - 1, 20))));
+        return delay * (0.5 + Random.Shared.NextDouble());
+    }
+}
