@@ -29,12 +29,15 @@ public sealed class GatewayServer : IDisposable
     private readonly byte[] _receiveBuffer = new byte[65536];
     private readonly byte[] _sendBuffer = new byte[Segments.MaxDatagram];
     private readonly SocketAddress _source;
+    private readonly AllowList? _allowed;
+    private long _notAllowed;
     private readonly LogBudget _logBudget = new(ConnectionlessLogLinesPerSecond);
     private TimeSpan _nextSkipReport;
     private long _sendErrors;
 
-    public GatewayServer(Socket socket, GatewayEndpoint endpoint, PacketLog log, TimeProvider? time = null)
+    public GatewayServer(Socket socket, GatewayEndpoint endpoint, PacketLog log, TimeProvider? time = null, AllowList? allowed = null)
     {
+        _allowed = allowed;
         _socket = socket;
         _endpoint = endpoint;
         _log = log;
@@ -53,14 +56,18 @@ public sealed class GatewayServer : IDisposable
     /// where the system has no IPv6.
     /// </summary>
     /// <exception cref="CommandFailedException">The port is in use or not ours to take.</exception>
-    public static Socket Bind(int port)
+    /// <param name="address">Serve on this address only (<c>--bind</c>), such as the device network's; null for all.</param>
+    public static Socket Bind(int port, IPAddress? address = null)
     {
-        Socket socket = Socket.OSSupportsIPv6
-            ? new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp) { DualMode = true }
-            : new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        Socket socket = address is not null
+            ? new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp)
+            : Socket.OSSupportsIPv6
+                ? new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp) { DualMode = true }
+                : new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         try
         {
-            socket.Bind(new IPEndPoint(socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, port));
+            address ??= socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any;
+            socket.Bind(new IPEndPoint(address, port));
             return socket;
         }
         catch (SocketException e)
@@ -70,6 +77,7 @@ public sealed class GatewayServer : IDisposable
             {
                 SocketError.AddressAlreadyInUse => $"UDP port {port} is already in use",
                 SocketError.AccessDenied => $"not allowed to use UDP port {port} (ports below 1024 need privileges)",
+                SocketError.AddressNotAvailable => $"cannot listen on {address}: no interface of this machine has that address",
                 _ => $"cannot listen on UDP port {port}: {e.Message}",
             };
             throw new CommandFailedException(ExitCodes.Unavailable, reason, e);
@@ -89,7 +97,7 @@ public sealed class GatewayServer : IDisposable
             ReportEvents();
             if (now >= nextSummary)
             {
-                summary.Report(_log, _sendErrors);
+                summary.Report(_log, _sendErrors, _notAllowed);
                 nextSummary = now + SummaryInterval;
             }
 
@@ -102,7 +110,7 @@ public sealed class GatewayServer : IDisposable
         }
 
         ReportEvents();
-        summary.Report(_log, _sendErrors);
+        summary.Report(_log, _sendErrors, _notAllowed);
     }
 
     public void Dispose() => _socket.Dispose();
@@ -119,6 +127,12 @@ public sealed class GatewayServer : IDisposable
             catch (SocketException)
             {
                 // An ICMP error for an earlier send, reported on this socket: the peer's problem, not ours.
+                continue;
+            }
+
+            if (_allowed is not null && !_allowed.Allows(_source))
+            {
+                _notAllowed++; // --allow: not a client of ours; not even logged, only counted
                 continue;
             }
 
@@ -201,7 +215,8 @@ public sealed class GatewayServer : IDisposable
     /// <summary>"192.0.2.1:5000" or "[2001:db8::1]:5000"; IPv4 clients of the dual-mode socket shown as IPv4.</summary>
     internal static string Describe(SocketAddress address)
     {
-        var endPoint = (IPEndPoint)new IPEndPoint(IPAddress.IPv6Any, 0).Create(address);
+        IPEndPoint template = address.Family == AddressFamily.InterNetworkV6 ? new(IPAddress.IPv6Any, 0) : new(IPAddress.Any, 0);
+        var endPoint = (IPEndPoint)template.Create(address);
         return endPoint.Address.IsIPv4MappedToIPv6
             ? new IPEndPoint(endPoint.Address.MapToIPv4(), endPoint.Port).ToString()
             : endPoint.ToString();
@@ -217,9 +232,9 @@ public sealed class GatewayServer : IDisposable
         private long _dropped;
         private long _syns;
 
-        public void Report(PacketLog log, long sendErrors)
+        public void Report(PacketLog log, long sendErrors, long notAllowed)
         {
-            long dropped = statistics.Runts + statistics.UnexpectedPayloads + statistics.Unmatched + statistics.InvalidAcks
+            long dropped = notAllowed + statistics.Runts + statistics.UnexpectedPayloads + statistics.Unmatched + statistics.InvalidAcks
                 + statistics.ConnectionsRefused + statistics.ConnectionsRateLimited;
             if (statistics.ConnectionsOpened == _opened && dropped == _dropped && statistics.SynsAnswered == _syns)
             {
@@ -234,7 +249,7 @@ public sealed class GatewayServer : IDisposable
                 $"{statistics.Unmatched} unmatched, " +
                 $"{statistics.InvalidAcks} invalid acks, {statistics.DuplicateAcks} duplicate acks, " +
                 $"{statistics.ConnectionsRefused} handshakes refused with the table full, {statistics.ConnectionsRateLimited} over the per-source rate, " +
-                $"{sendErrors} send errors)");
+                $"{notAllowed} from addresses outside --allow, {sendErrors} send errors)");
             _opened = statistics.ConnectionsOpened;
             _completed = statistics.ConnectionsCompleted;
             _timedOut = statistics.ConnectionsTimedOut;

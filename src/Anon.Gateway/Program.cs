@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Net;
 using System.Runtime.InteropServices;
 using Anon.Gateway;
 using Anon.Io;
@@ -49,6 +50,45 @@ var caFile = new Option<string>("--ca-file")
     Description = "PEM file of the CA certificate(s) to trust for an https URL instead of the system's (a private CA).",
     HelpName = "file",
 };
+var bind = new Option<IPAddress?>("--bind")
+{
+    Description = "Serve on this address only (such as the gateway's address on the device network); all addresses by default.",
+    HelpName = "address",
+    CustomParser = result =>
+    {
+        string token = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+        if (IPAddress.TryParse(token, out IPAddress? address))
+        {
+            return address;
+        }
+
+        result.AddError($"'{token}' is not an IP address for --bind");
+        return null;
+    },
+};
+var allow = new Option<IPNetwork[]>("--allow")
+{
+    Description = "Answer only clients in this network, as CIDR (192.168.2.0/24, fd00::/8); repeat for more. All by default.",
+    HelpName = "cidr",
+    AllowMultipleArgumentsPerToken = false,
+    CustomParser = result =>
+    {
+        var networks = new List<IPNetwork>();
+        foreach (System.CommandLine.Parsing.Token token in result.Tokens)
+        {
+            if (IPNetwork.TryParse(token.Value, out IPNetwork network))
+            {
+                networks.Add(network);
+            }
+            else
+            {
+                result.AddError($"'{token.Value}' is not a network for --allow: give it as CIDR, like 192.168.2.0/24");
+            }
+        }
+
+        return [.. networks];
+    },
+};
 var refresh = CommandLineApp.DurationOption(
     "--refresh", "Download the page again this often (a conditional GET), serving the new version to new connections; 0: download once.",
     TimeSpan.FromSeconds(60), inSeconds: true);
@@ -63,7 +103,7 @@ var retransmission = new RetransmissionOptions();
 
 var root = new RootCommand("anonGateway: downloads a command page and serves it over UDP to the devices of the local network.")
 {
-    port, log, url, refresh, caFile, initialSequence, maxConnections, maxConnectionRate, maxSize,
+    port, log, url, refresh, bind, allow, caFile, initialSequence, maxConnections, maxConnectionRate, maxSize,
 };
 foreach (Option option in retransmission.Options)
 {
@@ -83,10 +123,14 @@ root.SetAction(parsed => Serve(
     },
     parsed.GetValue(maxSize),
     parsed.GetValue(caFile),
-    TimeSpan.FromSeconds(parsed.GetValue(refresh))));
+    TimeSpan.FromSeconds(parsed.GetValue(refresh)),
+    parsed.GetValue(bind),
+    parsed.GetValue(allow) is { Length: > 0 } networks ? new AllowList(networks) : null));
 return CommandLineApp.Run(root, args);
 
-static int Serve(int port, string logPath, Uri url, uint? initialSequence, GatewayOptions options, int maxSize, string? caFile, TimeSpan refresh)
+static int Serve(
+    int port, string logPath, Uri url, uint? initialSequence, GatewayOptions options, int maxSize, string? caFile, TimeSpan refresh,
+    IPAddress? bindAddress, AllowList? allowed)
 {
     using var stop = new CancellationTokenSource();
     using PosixSignalRegistration onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
@@ -105,8 +149,9 @@ static int Serve(int port, string logPath, Uri url, uint? initialSequence, Gatew
         ISynCookieGenerator cookies = initialSequence is { } isn
             ? new FixedSynCookie(new SequenceNumber(isn))
             : KeyedSynCookies.CreateRandom();
-        using var server = new GatewayServer(GatewayServer.Bind(port), new GatewayEndpoint(page, cookies, options), packetLog);
-        string listening = $"serving {page.Length} bytes ({command}) from {url}; listening on UDP port {server.LocalEndPoint.Port}";
+        using var server = new GatewayServer(
+            GatewayServer.Bind(port, bindAddress), new GatewayEndpoint(page, cookies, options), packetLog, allowed: allowed);
+        string listening = $"serving {page.Length} bytes ({command}) from {url}; listening on UDP port {server.LocalEndPoint.Port}{(bindAddress is null ? "" : $" of {bindAddress}")}";
         packetLog.Event(listening);
         Console.WriteLine($"anonGateway: {listening}");
         Console.Out.Flush();
