@@ -156,7 +156,8 @@ static int Serve(
         Console.WriteLine($"anonGateway: {listening}");
         Console.Out.Flush();
 
-        var endpoint = server.Endpoint;
+        GatewayEndpoint endpoint = server.Endpoint;
+        using var metrics = new GatewayMetrics(endpoint);
         Task refreshing = refresh > TimeSpan.Zero
             ? Task.Run(() => new PageRefresher(downloader, url, refresh, endpoint, packetLog, TimeProvider.System).RunAsync(first, stop.Token))
             : Task.CompletedTask;

@@ -53,6 +53,9 @@ public sealed class GatewayEndpoint
 
     public int ConnectionCount => _connections.Count;
 
+    /// <summary>The round-trip estimate new connections start from: the last completed connection's.</summary>
+    public RoundTripEstimate? SharedRoundTripEstimate => _sharedEstimate;
+
     /// <summary>True when <paramref name="peer"/> has an open connection.</summary>
     public bool HasConnection(SocketAddress peer) => _connections.ContainsKey(peer);
 
