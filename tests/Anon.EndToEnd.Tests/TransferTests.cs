@@ -74,6 +74,7 @@ public sealed class TransferTests(WebFixture web) : IClassFixture<WebFixture>, I
         byte[] expected = Expect.Fixture("LIGHTON_COMMAND");
         Assert.All(Enumerable.Range(0, clients), i => Assert.Equal(expected, File.ReadAllBytes(_scratch.PathOf($"out-{i}.txt"))));
         Assert.True(relay.Dropped > 0, "the relay dropped nothing");
+        await gateway.StopAsync(); // the log is written out every 200 ms, and at exit
         Assert.Contains("retransmissions", File.ReadAllText(_scratch.PathOf("gateway.log")), StringComparison.Ordinal);
     }
 
@@ -90,6 +91,7 @@ public sealed class TransferTests(WebFixture web) : IClassFixture<WebFixture>, I
         Assert.True(byName.ExitCode == 0, byName.Error);
         Assert.Equal(Expect.Fixture("LIGHTOFF_COMMAND"), File.ReadAllBytes(_scratch.PathOf("out6.txt")));
         Assert.Equal(Expect.Fixture("LIGHTOFF_COMMAND"), File.ReadAllBytes(_scratch.PathOf("outn.txt")));
+        await gateway.StopAsync(); // the log is written out every 200 ms, and at exit
         Assert.Contains("connection from [::1]:", File.ReadAllText(_scratch.PathOf("gateway.log")), StringComparison.Ordinal);
     }
 
