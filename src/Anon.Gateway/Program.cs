@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net;
-using System.Runtime.InteropServices;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Anon.Gateway;
 using Anon.Io;
 using Anon.Protocol;
@@ -111,75 +112,53 @@ foreach (Option option in retransmission.Options)
 }
 
 root.SetAction(parsed => Serve(
-    parsed.GetValue(port),
     parsed.GetRequiredValue(log),
-    parsed.GetRequiredValue(url),
-    parsed.GetValue(initialSequence),
-    new GatewayOptions
-    {
-        MaximumConnections = parsed.GetValue(maxConnections),
-        NewConnectionsPerSecondPerSource = parsed.GetValue(maxConnectionRate),
-        Retransmission = retransmission.Read(parsed),
-    },
-    parsed.GetValue(maxSize),
-    parsed.GetValue(caFile),
-    TimeSpan.FromSeconds(parsed.GetValue(refresh)),
-    parsed.GetValue(bind),
-    parsed.GetValue(allow) is { Length: > 0 } networks ? new AllowList(networks) : null));
+    new GatewaySettings(
+        parsed.GetValue(port),
+        parsed.GetRequiredValue(url),
+        TimeSpan.FromSeconds(parsed.GetValue(refresh)),
+        parsed.GetValue(maxSize),
+        parsed.GetValue(caFile),
+        parsed.GetValue(bind),
+        parsed.GetValue(allow) is { Length: > 0 } networks ? new AllowList(networks) : null,
+        parsed.GetValue(initialSequence),
+        new GatewayOptions
+        {
+            MaximumConnections = parsed.GetValue(maxConnections),
+            NewConnectionsPerSecondPerSource = parsed.GetValue(maxConnectionRate),
+            Retransmission = retransmission.Read(parsed),
+        })));
 return CommandLineApp.Run(root, args);
 
-static int Serve(
-    int port, string logPath, Uri url, uint? initialSequence, GatewayOptions options, int maxSize, string? caFile, TimeSpan refresh,
-    IPAddress? bindAddress, AllowList? allowed)
+// The gateway runs as a hosted service (Microsoft.Extensions.Hosting): SIGTERM and SIGINT stop it
+// cleanly, and under systemd (Type=notify) it reports READY=1 once it serves and STOPPING=1 on the way out.
+static int Serve(string logPath, GatewaySettings settings)
 {
-    using var stop = new CancellationTokenSource();
-    using PosixSignalRegistration onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-    using PosixSignalRegistration onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-
     using PacketLog packetLog = PacketLog.Open(logPath);
-    packetLog.Event($"anonGateway starting: downloading {url}");
+    HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+    builder.Services.AddSystemd();
+    builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(5));
+    builder.Services.AddSingleton(settings);
+    builder.Services.AddSingleton(packetLog);
+    builder.Services.AddSingleton<GatewayService>();
+    builder.Services.AddHostedService(services => services.GetRequiredService<GatewayService>());
+
+    using IHost host = builder.Build();
+    GatewayService service = host.Services.GetRequiredService<GatewayService>();
     try
     {
-        using var downloader = new PageDownloader(maxSize, trustedAuthorities: caFile is null ? null : PageDownloader.LoadAuthorities(caFile));
-        PageVersion first = downloader.DownloadAsync(url, stop.Token).GetAwaiter().GetResult();
-        byte[] page = first.Content;
-        string command = PageRefresher.Describe(page);
-        packetLog.Event($"downloaded {page.Length} bytes: {command}");
-
-        ISynCookieGenerator cookies = initialSequence is { } isn
-            ? new FixedSynCookie(new SequenceNumber(isn))
-            : KeyedSynCookies.CreateRandom();
-        using var server = new GatewayServer(
-            GatewayServer.Bind(port, bindAddress), new GatewayEndpoint(page, cookies, options), packetLog, allowed: allowed);
-        string listening = $"serving {page.Length} bytes ({command}) from {url}; listening on UDP port {server.LocalEndPoint.Port}{(bindAddress is null ? "" : $" of {bindAddress}")}";
-        packetLog.Event(listening);
-        Console.WriteLine($"anonGateway: {listening}");
-        Console.Out.Flush();
-
-        GatewayEndpoint endpoint = server.Endpoint;
-        using var metrics = new GatewayMetrics(endpoint);
-        Task refreshing = refresh > TimeSpan.Zero
-            ? Task.Run(() => new PageRefresher(downloader, url, refresh, endpoint, packetLog, TimeProvider.System).RunAsync(first, stop.Token))
-            : Task.CompletedTask;
-        server.Run(stop.Token);
-        refreshing.GetAwaiter().GetResult();
-        packetLog.Event("anonGateway stopped by signal");
-        return ExitCodes.Success;
+        host.Run(); // disposes the host when it returns
     }
-    catch (CommandFailedException e)
-    {
-        packetLog.Event($"error: {e.Message}");
-        throw;
-    }
-    catch (OperationCanceledException) when (stop.IsCancellationRequested)
+    catch (OperationCanceledException)
     {
         packetLog.Event("anonGateway stopped by signal before it was serving");
         return ExitCodes.Success;
     }
 
-    void Stop(PosixSignalContext context)
+    if (service.Fault is { } fault)
     {
-        context.Cancel = true; // shut down cleanly ourselves: the loop notices within 200 ms
-        stop.Cancel();
+        throw new InvalidOperationException(fault.Message, fault);
     }
+
+    return ExitCodes.Success;
 }

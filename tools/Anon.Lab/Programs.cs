@@ -1,15 +1,16 @@
 using System.Diagnostics;
+using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
 namespace Anon.Lab;
 
-/// <summary>Finds and runs the built anonGateway and anonclient, which the build puts next to this assembly.</summary>
+/// <summary>Finds and runs the built anonGateway and anonclient, each in its own build output folder.</summary>
 public static partial class Programs
 {
-    public static string GatewayPath => Locate("anonGateway");
+    public static string GatewayPath => Locate("anonGateway", "AnonGatewayDirectory");
 
-    public static string ClientPath => Locate("anonclient");
+    public static string ClientPath => Locate("anonclient", "AnonClientDirectory");
 
     public static string FixturesDirectory => Path.Combine(AppContext.BaseDirectory, "fixtures");
 
@@ -74,10 +75,13 @@ public static partial class Programs
     [LibraryImport("libc", EntryPoint = "kill")]
     private static partial int SendSignal(int pid, int signal);
 
-    private static string Locate(string name)
+    /// <summary>The program in the output folder its build left it in, which the build recorded in this assembly.</summary>
+    private static string Locate(string name, string directoryKey)
     {
-        string path = Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? name + ".exe" : name);
-        return File.Exists(path) ? path : throw new FileNotFoundException($"{name} was not built next to {AppContext.BaseDirectory}", path);
+        string directory = typeof(Programs).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .Single(attribute => attribute.Key == directoryKey).Value!;
+        string path = Path.Combine(directory, OperatingSystem.IsWindows() ? name + ".exe" : name);
+        return File.Exists(path) ? path : throw new FileNotFoundException($"{name} is not built: build the solution first", path);
     }
 }
 

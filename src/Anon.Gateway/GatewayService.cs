@@ -1,0 +1,107 @@
+using System.Net;
+using Anon.Io;
+using Anon.Protocol;
+using Microsoft.Extensions.Hosting;
+
+namespace Anon.Gateway;
+
+/// <summary>What the command line (or its configuration) says the gateway should do.</summary>
+public sealed record GatewaySettings(
+    int Port,
+    Uri Url,
+    TimeSpan Refresh,
+    int MaximumPageSize,
+    string? CaFile,
+    IPAddress? BindAddress,
+    AllowList? Allowed,
+    uint? InitialSequence,
+    GatewayOptions Options);
+
+/// <summary>
+/// The gateway as a hosted service. Starting downloads the page and binds the socket, so that
+/// "started" (systemd's READY=1 under <c>Type=notify</c>) means "serving"; the socket loop then runs
+/// on a thread of its own; stopping (SIGTERM) ends it within 200 ms, abandoning transfers in flight,
+/// whose clients will retry.
+/// </summary>
+public sealed class GatewayService(GatewaySettings settings, PacketLog log, IHostApplicationLifetime lifetime) : IHostedService, IDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private PageDownloader? _downloader;
+    private GatewayServer? _server;
+    private GatewayMetrics? _metrics;
+    private Thread? _loop;
+    private Task _refreshing = Task.CompletedTask;
+
+    /// <summary>An unexpected failure of the socket loop, reported when the host has stopped.</summary>
+    public Exception? Fault { get; private set; }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        log.Event($"anonGateway starting: downloading {settings.Url}");
+        try
+        {
+            _downloader = new PageDownloader(
+                settings.MaximumPageSize, trustedAuthorities: settings.CaFile is null ? null : PageDownloader.LoadAuthorities(settings.CaFile));
+            PageVersion first = await _downloader.DownloadAsync(settings.Url, cancellationToken).ConfigureAwait(false);
+            string command = PageRefresher.Describe(first.Content);
+            log.Event($"downloaded {first.Content.Length} bytes: {command}");
+
+            ISynCookieGenerator cookies = settings.InitialSequence is { } isn
+                ? new FixedSynCookie(new SequenceNumber(isn))
+                : KeyedSynCookies.CreateRandom();
+            var endpoint = new GatewayEndpoint(first.Content, cookies, settings.Options);
+            _server = new GatewayServer(GatewayServer.Bind(settings.Port, settings.BindAddress), endpoint, log, allowed: settings.Allowed);
+            _metrics = new GatewayMetrics(endpoint);
+
+            string address = settings.BindAddress is null ? "" : $" of {settings.BindAddress}";
+            string listening = $"serving {first.Content.Length} bytes ({command}) from {settings.Url}; listening on UDP port {_server.LocalEndPoint.Port}{address}";
+            log.Event(listening);
+            Console.WriteLine($"anonGateway: {listening}");
+            Console.Out.Flush();
+
+            _loop = new Thread(RunLoop) { Name = "anonGateway UDP loop", IsBackground = true };
+            _loop.Start();
+            if (settings.Refresh > TimeSpan.Zero)
+            {
+                var refresher = new PageRefresher(_downloader, settings.Url, settings.Refresh, endpoint, log, TimeProvider.System);
+                _refreshing = Task.Run(() => refresher.RunAsync(first, _stop.Token), CancellationToken.None);
+            }
+        }
+        catch (CommandFailedException e)
+        {
+            log.Event($"error: {e.Message}");
+            throw;
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _loop?.Join();
+        await _refreshing.ConfigureAwait(false);
+        log.Event(Fault is null ? "anonGateway stopped" : $"anonGateway stopped after an internal error: {Fault.Message}");
+    }
+
+    public void Dispose()
+    {
+        _metrics?.Dispose();
+        _server?.Dispose();
+        _downloader?.Dispose();
+        _stop.Dispose();
+    }
+
+    private void RunLoop()
+    {
+        try
+        {
+            _server!.Run(_stop.Token);
+        }
+#pragma warning disable CA1031 // A bug in the loop must end the process with a message and code 70, not a crash dump.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Fault = e;
+            lifetime.StopApplication();
+        }
+    }
+}

@@ -1,0 +1,43 @@
+using Anon.Lab;
+
+namespace Anon.EndToEnd.Tests;
+
+/// <summary>The systemd units in deploy/ pass systemd's own checks, pointed at the built programs.</summary>
+public sealed class DeployTests : IDisposable
+{
+    private readonly Scratch _scratch = new();
+
+    [Theory]
+    [InlineData("anon-gateway.service")]
+    [InlineData("anon-client.service")]
+    public async Task The_unit_passes_systemd_analyze_verify(string unit)
+    {
+        const string Analyzer = "/usr/bin/systemd-analyze";
+        if (!File.Exists(Analyzer))
+        {
+            return; // systemd is not on this machine; the unit cannot be checked here
+        }
+
+        string source = Path.Combine(RepositoryRoot(), "deploy", unit);
+        string programs = Path.GetDirectoryName(unit.Contains("gateway", StringComparison.Ordinal) ? Programs.GatewayPath : Programs.ClientPath)!;
+        string copy = _scratch.PathOf(unit);
+        await File.WriteAllTextAsync(copy, (await File.ReadAllTextAsync(source)).Replace("/usr/local/bin", programs, StringComparison.Ordinal));
+
+        ProcessResult result = await Programs.RunAsync(Analyzer, ["verify", "--man=no", copy], TimeSpan.FromSeconds(60));
+
+        Assert.True(result.ExitCode == 0 && result.Error.Trim().Length == 0, $"systemd-analyze verify {unit}: {result.Error}{result.Output}");
+    }
+
+    public void Dispose() => _scratch.Dispose();
+
+    private static string RepositoryRoot()
+    {
+        string? directory = AppContext.BaseDirectory;
+        while (directory is not null && !File.Exists(Path.Combine(directory, "Anon.slnx")))
+        {
+            directory = Path.GetDirectoryName(directory);
+        }
+
+        return directory ?? throw new DirectoryNotFoundException("the repository root (Anon.slnx) is not above the test's folder");
+    }
+}
