@@ -95,7 +95,7 @@ root.SetAction(parsed => Fetch(
     parsed.GetValue(initialSequence),
     ChooseLed(parsed.GetValue(gpioPin), parsed.GetValue(gpioChip), parsed.GetValue(activeLow), parsed.GetValue(ledState)),
     parsed.GetValue(watch) is { } seconds ? TimeSpan.FromSeconds(seconds) : null));
-return CommandLineApp.Run(root, args);
+return CommandLineApp.Run(root, args, environmentPrefix: "ANON_CLIENT_");
 
 static int Fetch(string host, int port, string logPath, string outputPath, ClientOptions options, uint? initialSequence, ILed led, TimeSpan? watch)
 {

@@ -128,7 +128,7 @@ root.SetAction(parsed => Serve(
             NewConnectionsPerSecondPerSource = parsed.GetValue(maxConnectionRate),
             Retransmission = retransmission.Read(parsed),
         })));
-return CommandLineApp.Run(root, args);
+return CommandLineApp.Run(root, args, environmentPrefix: "ANON_GATEWAY_");
 
 // The gateway runs as a hosted service (Microsoft.Extensions.Hosting): SIGTERM and SIGINT stop it
 // cleanly, and under systemd (Type=notify) it reports READY=1 once it serves and STOPPING=1 on the way out.

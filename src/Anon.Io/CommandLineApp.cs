@@ -13,9 +13,21 @@ public static class CommandLineApp
     /// and exits with its code; anything else is a bug, reported without a stack trace unless
     /// ANON_DEBUG=1.
     /// </summary>
-    public static int Run(RootCommand root, string[] args)
+    /// <param name="environmentPrefix">Prefix of the environment variables that may give options (see <see cref="ConfiguredArguments"/>).</param>
+    public static int Run(RootCommand root, string[] args, string environmentPrefix)
     {
         string name = root.Name;
+        root.Options.Add(ConfiguredArguments.ConfigOption(environmentPrefix));
+        try
+        {
+            args = ConfiguredArguments.Expand(root, args, environmentPrefix);
+        }
+        catch (CommandFailedException e)
+        {
+            Console.Error.WriteLine($"{name}: {e.Message}");
+            return e.ExitCode;
+        }
+
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {

@@ -15,9 +15,10 @@ public static partial class Programs
     public static string FixturesDirectory => Path.Combine(AppContext.BaseDirectory, "fixtures");
 
     /// <summary>Runs a program to its end, at most <paramref name="timeout"/>; killed past it.</summary>
-    public static async Task<ProcessResult> RunAsync(string path, IEnumerable<string> arguments, TimeSpan timeout)
+    public static async Task<ProcessResult> RunAsync(
+        string path, IEnumerable<string> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
     {
-        using Process process = Start(path, arguments);
+        using Process process = Start(path, arguments, environment);
         Task<string> output = process.StandardOutput.ReadToEndAsync();
         Task<string> error = process.StandardError.ReadToEndAsync();
         using var timer = new CancellationTokenSource(timeout);
@@ -47,7 +48,7 @@ public static partial class Programs
         return process;
     }
 
-    internal static Process Start(string path, IEnumerable<string> arguments)
+    internal static Process Start(string path, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(path)
         {
@@ -55,6 +56,11 @@ public static partial class Programs
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         foreach (string argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -62,6 +68,10 @@ public static partial class Programs
 
         return Process.Start(start) ?? throw new InvalidOperationException($"cannot start {path}");
     }
+
+    /// <summary>Starts a program with extra environment variables, its output redirected; the caller reads, ends and disposes it.</summary>
+    public static Process StartWithEnvironment(string path, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment) =>
+        Start(path, arguments, environment);
 
     /// <summary>Sends SIGTERM, the signal systemd and kill(1) stop services with.</summary>
     public static void Terminate(Process process)
