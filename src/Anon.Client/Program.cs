@@ -120,7 +120,9 @@ static int Fetch(string host, int port, string logPath, string outputPath, Clien
             {
                 output.Dispose(); // the watcher writes each new version through an OutputFile of its own
                 output = null;
-                return Watcher.ForGateway(gateway, options, packetLog, outputPath, led, interval).Run(stop.Token);
+                onTerminate.Dispose(); // the host handles SIGTERM and SIGINT from here on
+                onInterrupt.Dispose();
+                return WatchService.Run(Watcher.ForGateway(gateway, options, packetLog, outputPath, led, interval));
             }
 
             using Transfer transfer = Transfer.Run(gateway, options, packetLog, initialSequence, stop.Token);
