@@ -80,7 +80,7 @@ public sealed class HostileTrafficTests(WebFixture web, ITestOutputHelper output
     [Fact]
     public async Task A_gateway_killed_and_restarted_mid_transfer_leaves_the_client_failing_cleanly_without_a_file()
     {
-        int port = FreeUdpPort();
+        int port = Expect.FreeUdpPort();
         GatewayProcess first = await GatewayProcess.StartAsync(web.LightOn, _scratch.PathOf("gateway-1.log"), port);
         await using var relay = new LossyRelay(new IPEndPoint(IPAddress.Loopback, port), loss: 0.3, seed: 11);
         Task<ProcessResult> client = Programs.RunClientAsync(
@@ -231,12 +231,5 @@ public sealed class HostileTrafficTests(WebFixture web, ITestOutputHelper output
     {
         string line = File.ReadLines($"/proc/{processId}/status").First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
-    }
-
-    private static int FreeUdpPort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp) { DualMode = true };
-        socket.Bind(new IPEndPoint(IPAddress.IPv6Any, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 }

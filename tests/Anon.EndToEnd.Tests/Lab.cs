@@ -51,6 +51,15 @@ internal static partial class Expect
     public static string[] PacketLines(string path) =>
         File.ReadAllLines(path).Where(line => line.StartsWith("RECV", StringComparison.Ordinal) || line.StartsWith("SEND", StringComparison.Ordinal)).ToArray();
 
+    /// <summary>A UDP port free on this machine a moment ago, for a gateway that must keep its port across a restart.</summary>
+    public static int FreeUdpPort()
+    {
+        using var socket = new System.Net.Sockets.Socket(
+            System.Net.Sockets.AddressFamily.InterNetworkV6, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp) { DualMode = true };
+        socket.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.IPv6Any, 0));
+        return ((System.Net.IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
     public static void NoStackTrace(ProcessResult result) =>
         Assert.DoesNotContain("   at ", result.Error + result.Output, StringComparison.Ordinal);
 

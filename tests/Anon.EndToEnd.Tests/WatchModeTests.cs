@@ -12,7 +12,7 @@ public sealed class WatchModeTests(WebFixture web) : IClassFixture<WebFixture>, 
     [Fact]
     public async Task Watch_mode_follows_the_command_across_a_gateway_restart_and_stops_cleanly_on_sigterm()
     {
-        int port = FreeUdpPort();
+        int port = Expect.FreeUdpPort();
         string state = _scratch.PathOf("led");
         GatewayProcess lightOn = await GatewayProcess.StartAsync(web.LightOn, _scratch.PathOf("gateway-on.log"), port);
         using Process client = Programs.StartClient(Expect.ClientArguments(
@@ -57,12 +57,5 @@ public sealed class WatchModeTests(WebFixture web) : IClassFixture<WebFixture>, 
             Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60), $"the LED state never became {expected}");
             await Task.Delay(50);
         }
-    }
-
-    private static int FreeUdpPort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp) { DualMode = true };
-        socket.Bind(new IPEndPoint(IPAddress.IPv6Any, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 }
