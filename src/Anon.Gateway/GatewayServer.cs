@@ -97,7 +97,7 @@ public sealed class GatewayServer : IDisposable
             ReportEvents();
             if (now >= nextSummary)
             {
-                summary.Report(_log, _sendErrors, _notAllowed);
+                summary.Report(_log, _sendErrors, _notAllowed, _endpoint.SharedRoundTripEstimate);
                 nextSummary = now + SummaryInterval;
             }
 
@@ -110,7 +110,7 @@ public sealed class GatewayServer : IDisposable
         }
 
         ReportEvents();
-        summary.Report(_log, _sendErrors, _notAllowed);
+        summary.Report(_log, _sendErrors, _notAllowed, _endpoint.SharedRoundTripEstimate);
     }
 
     public void Dispose() => _socket.Dispose();
@@ -232,8 +232,9 @@ public sealed class GatewayServer : IDisposable
         private long _dropped;
         private long _syns;
 
-        public void Report(PacketLog log, long sendErrors, long notAllowed)
+        public void Report(PacketLog log, long sendErrors, long notAllowed, RoundTripEstimate? estimate)
         {
+            string rtt = estimate is { } e ? $"{e.Smoothed.TotalMilliseconds:0.000} ms" : "not measured yet";
             long dropped = notAllowed + statistics.Runts + statistics.UnexpectedPayloads + statistics.Unmatched + statistics.InvalidAcks
                 + statistics.ConnectionsRefused + statistics.ConnectionsRateLimited;
             if (statistics.ConnectionsOpened == _opened && dropped == _dropped && statistics.SynsAnswered == _syns)
@@ -244,7 +245,8 @@ public sealed class GatewayServer : IDisposable
             log.Event(
                 $"since the last summary: {statistics.ConnectionsOpened - _opened} connections opened, " +
                 $"{statistics.ConnectionsCompleted - _completed} completed, {statistics.ConnectionsTimedOut - _timedOut} given up, " +
-                $"{statistics.Retransmissions - _retransmissions} retransmissions, {dropped - _dropped} datagrams dropped " +
+                $"{statistics.Retransmissions - _retransmissions} retransmissions, {dropped - _dropped} datagrams dropped, " +
+                $"{statistics.PayloadBytesSent} bytes sent in all, RTT {rtt} " +
                 $"(totals: {statistics.SynsAnswered} SYNs answered, {statistics.Runts} too short, {statistics.UnexpectedPayloads} with a payload, " +
                 $"{statistics.Unmatched} unmatched, " +
                 $"{statistics.InvalidAcks} invalid acks, {statistics.DuplicateAcks} duplicate acks, " +
