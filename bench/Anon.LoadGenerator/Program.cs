@@ -11,7 +11,16 @@ using Anon.Protocol;
 // transfer and its peak memory.
 var sessionsOption = new Option<int>("--sessions") { Description = "Concurrent sessions.", DefaultValueFactory = _ => 100 };
 var secondsOption = new Option<double>("--seconds") { Description = "How long to run.", DefaultValueFactory = _ => 10 };
-var root = new RootCommand("anon-load: concurrent transfers of the 13,112-byte page against one gateway on loopback.") { sessionsOption, secondsOption };
+var floorRuns = new Option<int>("--runs") { Description = "Sets of round trips to time.", DefaultValueFactory = _ => 200 };
+var floor = new Command("floor", $"The network's floor: {PingPong.RoundTrips} round trips of 12 and 524 bytes over loopback, timed.") { floorRuns };
+floor.SetAction(parsed =>
+{
+    double[] times = PingPong.Measure(parsed.GetValue(floorRuns));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"{PingPong.RoundTrips} round trips of 12/524 bytes, {times.Length} runs: median {Percentile(times, 0.5):0.000} ms, p95 {Percentile(times, 0.95):0.000} ms"));
+    return 0;
+});
+var root = new RootCommand("anon-load: concurrent transfers of the 13,112-byte page against one gateway on loopback.") { sessionsOption, secondsOption, floor };
 root.SetAction(async (parsed, cancel) =>
 {
     int sessions = parsed.GetValue(sessionsOption);
