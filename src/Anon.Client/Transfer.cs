@@ -27,7 +27,7 @@ public sealed class Transfer : IDisposable
         var session = new ClientSession(gateway, log);
         try
         {
-            var isn = new SequenceNumber(initialSequence ?? BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(4)));
+            var isn = new SequenceNumber(initialSequence ?? RandomInitialSequence());
             TimeSpan started = session.Now;
             var connection = new ClientConnection(isn, started, options);
             session.Run(connection, untilClosed: false, stop);
@@ -54,6 +54,31 @@ public sealed class Transfer : IDisposable
             session.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// An unpredictable ISN (PROTOCOL.md "Handshake"). From the kernel's generator directly: on Linux
+    /// <see cref="RandomNumberGenerator"/> loads OpenSSL, whose start-up cost is several times the
+    /// whole transfer, for four bytes.
+    /// </summary>
+    private static uint RandomInitialSequence()
+    {
+        Span<byte> bytes = stackalloc byte[sizeof(uint)];
+        try
+        {
+            using Microsoft.Win32.SafeHandles.SafeFileHandle urandom = File.OpenHandle("/dev/urandom");
+            if (RandomAccess.Read(urandom, bytes, 0) == bytes.Length)
+            {
+                return BitConverter.ToUInt32(bytes);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            // Not Linux, or no /dev/urandom: the portable generator.
+        }
+
+        RandomNumberGenerator.Fill(bytes);
+        return BitConverter.ToUInt32(bytes);
     }
 
     /// <summary>Stays to answer a retransmitted FIN, for as long as <see cref="ClientOptions.Linger"/> says.</summary>
