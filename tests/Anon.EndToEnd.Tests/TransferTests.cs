@@ -43,6 +43,22 @@ public sealed class TransferTests(WebFixture web) : IClassFixture<WebFixture>, I
     }
 
     [Fact]
+    public async Task Each_run_of_the_client_draws_a_new_random_isn()
+    {
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(web.LightOn, _scratch.PathOf("gateway.log"));
+
+        string[] firstSyns = new string[3];
+        for (int i = 0; i < firstSyns.Length; i++)
+        {
+            await Programs.RunClientAsync(Expect.ClientArguments(gateway.Port, _scratch.PathOf($"c{i}.log"), _scratch.PathOf($"out{i}.txt")));
+            firstSyns[i] = Expect.PacketLines(_scratch.PathOf($"c{i}.log"))[0];
+        }
+
+        Assert.All(firstSyns, line => Assert.EndsWith(" 0 SYN", line, StringComparison.Ordinal));
+        Assert.Equal(firstSyns.Length, firstSyns.Distinct().Count());
+    }
+
+    [Fact]
     public async Task Fifty_clients_at_once_all_get_the_page()
     {
         await using GatewayProcess gateway = await GatewayProcess.StartAsync(web.LightOn, _scratch.PathOf("gateway.log"));
