@@ -81,7 +81,7 @@ public sealed class HostileTrafficTests(WebFixture web, ITestOutputHelper output
     public async Task A_gateway_killed_and_restarted_mid_transfer_leaves_the_client_failing_cleanly_without_a_file()
     {
         int port = Expect.FreeUdpPort();
-        GatewayProcess first = await GatewayProcess.StartAsync(web.LightOn, _scratch.PathOf("gateway-1.log"), port);
+        await using GatewayProcess first = await GatewayProcess.StartAsync(web.LightOn, _scratch.PathOf("gateway-1.log"), port);
         await using var relay = new LossyRelay(new IPEndPoint(IPAddress.Loopback, port), loss: 0.3, seed: 11);
         Task<ProcessResult> client = Programs.RunClientAsync(
             Expect.ClientArguments(relay.EndPoint.Port, _scratch.PathOf("c.log"), _scratch.PathOf("out.txt"), "--timeout", "3"));

@@ -14,7 +14,7 @@ public sealed class WatchModeTests(WebFixture web) : IClassFixture<WebFixture>, 
     {
         int port = Expect.FreeUdpPort();
         string state = _scratch.PathOf("led");
-        GatewayProcess lightOn = await GatewayProcess.StartAsync(web.LightOn, _scratch.PathOf("gateway-on.log"), port);
+        await using GatewayProcess lightOn = await GatewayProcess.StartAsync(web.LightOn, _scratch.PathOf("gateway-on.log"), port);
         using Process client = Programs.StartClient(Expect.ClientArguments(
             port, _scratch.PathOf("c.log"), _scratch.PathOf("out.txt"), "--watch", "0.2", "--timeout", "1", "--led-state", state));
         try
@@ -24,7 +24,6 @@ public sealed class WatchModeTests(WebFixture web) : IClassFixture<WebFixture>, 
 
             // The gateway goes away, and comes back serving the other page.
             await lightOn.StopAsync();
-            await lightOn.DisposeAsync();
             await Task.Delay(TimeSpan.FromSeconds(1.5));
             await using GatewayProcess lightOff = await GatewayProcess.StartAsync(web.LightOff, _scratch.PathOf("gateway-off.log"), port);
 

@@ -103,6 +103,7 @@ public sealed partial class GatewayProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly Task<string> _restOfOutput;
     private readonly Task<string> _error;
+    private bool _disposed;
 
     private GatewayProcess(Process process, int port, string firstLine)
     {
@@ -157,8 +158,15 @@ public sealed partial class GatewayProcess : IAsyncDisposable
         return new ProcessResult(_process.ExitCode, await _restOfOutput.ConfigureAwait(false), await _error.ConfigureAwait(false));
     }
 
+    /// <summary>Kills the gateway if it still runs (SIGKILL: no clean shutdown). Safe to call more than once.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         if (!_process.HasExited)
         {
             _process.Kill();
