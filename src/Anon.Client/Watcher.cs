@@ -50,7 +50,7 @@ internal sealed class Watcher(
             }
             catch (CommandFailedException e) when (e.ExitCode == ExitCodes.Unavailable && !stop.IsCancellationRequested)
             {
-                wait = Backoff(failures++);
+                wait = RetryBackoff.Next(interval, ++failures, MaximumBackoff);
                 log.Event($"error: {e.Message}; trying again in {wait.TotalSeconds:0.0} s");
                 Console.Error.WriteLine($"anonclient: {e.Message}; trying again in {wait.TotalSeconds:0.0} s");
             }
@@ -86,15 +86,6 @@ internal sealed class Watcher(
         log.Event($"command changed to {command.ToPageText()}: {state}");
         Console.WriteLine($"anonclient: {command.ToPageText()}: {state}");
         return command;
-    }
-
-    /// <summary>The interval doubled per failure up to a cap, times a random factor in [0.5, 1.5) so that devices spread out.</summary>
-    private TimeSpan Backoff(int failures)
-    {
-        TimeSpan cap = interval > MaximumBackoff ? interval : MaximumBackoff;
-        double factor = Math.Pow(2, Math.Min(failures, 20));
-        TimeSpan delay = TimeSpan.FromTicks((long)Math.Min(cap.Ticks, interval.Ticks * factor));
-        return delay * (0.5 + Random.Shared.NextDouble());
     }
 
     internal static Watcher ForGateway(IPEndPoint gateway, ClientOptions options, PacketLog log, string outputPath, ILed led, TimeSpan interval) =>

@@ -23,11 +23,12 @@ internal sealed class PageRefresher(
     {
         PageVersion current = first;
         int failures = 0;
+        TimeSpan wait = NextRefresh(current);
         while (!stop.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(failures == 0 ? NextRefresh(current) : Backoff(failures), time, stop).ConfigureAwait(false);
+                await Task.Delay(wait, time, stop).ConfigureAwait(false);
                 PageVersion? next = await downloader.DownloadAsync(url, current, stop).ConfigureAwait(false);
                 if (failures > 0)
                 {
@@ -37,6 +38,7 @@ internal sealed class PageRefresher(
 
                 if (next is null)
                 {
+                    wait = NextRefresh(current);
                     continue; // 304 Not Modified: what we serve is current
                 }
 
@@ -47,6 +49,7 @@ internal sealed class PageRefresher(
                 }
 
                 current = next;
+                wait = NextRefresh(current);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -54,8 +57,9 @@ internal sealed class PageRefresher(
             }
             catch (CommandFailedException e)
             {
-                failures++;
-                log.Event($"refresh failed: {e.Message}; still serving the last good copy; next try in {Backoff(failures).TotalSeconds:0} s or so");
+                // The wait logged is the wait taken.
+                wait = RetryBackoff.Next(interval, ++failures, MaximumBackoff);
+                log.Event($"refresh failed: {e.Message}; still serving the last good copy; next try in {wait.TotalSeconds:0.0} s");
             }
         }
     }
@@ -68,12 +72,4 @@ internal sealed class PageRefresher(
     /// <summary>The interval, but never before the server's <c>Cache-Control: max-age</c> says the page goes stale.</summary>
     private TimeSpan NextRefresh(PageVersion current) =>
         current.MaxAge is { } maxAge && maxAge > interval ? maxAge : interval;
-
-    /// <summary>The interval doubled per failure, capped, times a random factor in [0.5, 1.5).</summary>
-    private TimeSpan Backoff(int failures)
-    {
-        TimeSpan cap = interval > MaximumBackoff ? interval : MaximumBackoff;
-        TimeSpan delay = TimeSpan.FromTicks((long)Math.Min(cap.Ticks, interval.Ticks * Math.Pow(2, Math.Min(failures - 1, 20))));
-        return delay * (0.5 + Random.Shared.NextDouble());
-    }
 }

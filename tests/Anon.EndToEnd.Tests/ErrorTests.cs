@@ -8,6 +8,7 @@ namespace Anon.EndToEnd.Tests;
 /// <summary>Each failure is one clear line on stderr and its documented exit code; never a stack trace.</summary>
 public sealed class ErrorTests(WebFixture web) : IClassFixture<WebFixture>, IDisposable
 {
+    // The documented numbers themselves (README "Exit codes"), not ExitCodes' constants: a renumbering must fail here.
     private const int Usage = 64;
     private const int UnknownCommand = 65;
     private const int UnknownHost = 68;

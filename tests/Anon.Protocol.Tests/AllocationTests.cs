@@ -21,6 +21,7 @@ public class AllocationTests
         long longTransfer = GatewayTransfer(Packets.Content(131120), 3);
 
         Assert.Equal(shortTransfer, longTransfer);
+        Assert.True(shortTransfer < 4096, $"a whole connection allocated {shortTransfer} bytes"); // ≤ 4 KiB per connection
     }
 
     [Fact]

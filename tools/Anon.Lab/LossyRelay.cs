@@ -19,7 +19,6 @@ public sealed class LossyRelay : IAsyncDisposable
     private readonly ConcurrentDictionary<IPEndPoint, Socket> _upstreams = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _loops = [];
-    private long _forwarded;
     private long _dropped;
 
     /// <param name="loss">Probability of dropping each datagram, in each direction.</param>
@@ -35,8 +34,6 @@ public sealed class LossyRelay : IAsyncDisposable
 
     /// <summary>Where clients send to.</summary>
     public IPEndPoint EndPoint => (IPEndPoint)_front.LocalEndPoint!;
-
-    public long Forwarded => Interlocked.Read(ref _forwarded);
 
     public long Dropped => Interlocked.Read(ref _dropped);
 
@@ -136,7 +133,6 @@ public sealed class LossyRelay : IAsyncDisposable
             return;
         }
 
-        Interlocked.Increment(ref _forwarded);
         try
         {
             await socket.SendToAsync(datagram, SocketFlags.None, destination, _stop.Token).ConfigureAwait(false);

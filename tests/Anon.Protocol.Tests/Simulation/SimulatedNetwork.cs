@@ -14,8 +14,6 @@ internal sealed class SimulatedNetwork(Random random, NetworkConditions conditio
 
     public long Lost { get; private set; }
 
-    public long Duplicated { get; private set; }
-
     public TimeSpan? NextDelivery => _inFlight.TryPeek(out _, out var key) ? key.At : null;
 
     /// <summary>Drops the first datagram for which <paramref name="rule"/>(sender, header, payload length) holds.</summary>
@@ -51,7 +49,6 @@ internal sealed class SimulatedNetwork(Random random, NetworkConditions conditio
         Enqueue(new Delivery(from, to, copy), now);
         if (random.NextDouble() < conditions.Duplication)
         {
-            Duplicated++;
             Enqueue(new Delivery(from, to, copy), now);
         }
     }
