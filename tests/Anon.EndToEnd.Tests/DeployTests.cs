@@ -18,7 +18,7 @@ public sealed class DeployTests : IDisposable
             return; // systemd is not on this machine; the unit cannot be checked here
         }
 
-        string source = Path.Combine(RepositoryRoot(), "deploy", unit);
+        string source = Repository.PathOf("deploy", unit);
         string programs = Path.GetDirectoryName(unit.Contains("gateway", StringComparison.Ordinal) ? Programs.GatewayPath : Programs.ClientPath)!;
         string copy = _scratch.PathOf(unit);
         await File.WriteAllTextAsync(copy, (await File.ReadAllTextAsync(source)).Replace("/usr/local/bin", programs, StringComparison.Ordinal));
@@ -29,15 +29,4 @@ public sealed class DeployTests : IDisposable
     }
 
     public void Dispose() => _scratch.Dispose();
-
-    private static string RepositoryRoot()
-    {
-        string? directory = AppContext.BaseDirectory;
-        while (directory is not null && !File.Exists(Path.Combine(directory, "Anon.slnx")))
-        {
-            directory = Path.GetDirectoryName(directory);
-        }
-
-        return directory ?? throw new DirectoryNotFoundException("the repository root (Anon.slnx) is not above the test's folder");
-    }
 }

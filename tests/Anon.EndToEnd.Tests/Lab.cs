@@ -69,3 +69,40 @@ internal static partial class Expect
     [GeneratedRegex(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \S")]
     private static partial Regex EventLine();
 }
+
+/// <summary>Paths in the repository and the Debian tools that some tests drive.</summary>
+internal static class Repository
+{
+    public static string Root { get; } = FindRoot();
+
+    public static string PathOf(params string[] parts) => Path.Combine([Root, .. parts]);
+
+    /// <summary>
+    /// The full path of an installed program; a test that needs one fails, never skips, when it is
+    /// missing, since `bash tests/run.sh` (the README's test command) installs it.
+    /// </summary>
+    public static string Tool(string name, string debianPackage)
+    {
+        foreach (string directory in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator).Append("/usr/sbin"))
+        {
+            string candidate = Path.Combine(directory, name);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new FileNotFoundException($"{name} is not installed: run the tests with `bash tests/run.sh`, which installs the Debian package {debianPackage}");
+    }
+
+    private static string FindRoot()
+    {
+        string? directory = AppContext.BaseDirectory;
+        while (directory is not null && !File.Exists(Path.Combine(directory, "Anon.slnx")))
+        {
+            directory = Path.GetDirectoryName(directory);
+        }
+
+        return directory ?? throw new DirectoryNotFoundException("the repository root (Anon.slnx) is not above the test's folder");
+    }
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The test command (README "Tests"): installs the Debian programs that some end-to-end tests drive,
+# when they are missing, then runs every test project with `dotnet test` (arguments pass through).
+#   dumpcap, tshark   tshark       the Wireshark dissector decodes a captured transfer
+#   nginx (stream)    nginx, libnginx-mod-stream   a fleet of gateways behind nginx's UDP proxy
+#   chromium          chromium     the gateway's status page, rendered headless
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v dumpcap >/dev/null 2>&1 || missing+=(tshark)
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
+[ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || missing+=(libnginx-mod-stream)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -eq 0 ]; then sudo=(); elif sudo -n true 2>/dev/null; then sudo=(sudo -n); else sudo=(none); fi
+    if [ "${sudo[*]}" = none ]; then
+        echo "tests/run.sh: cannot install ${missing[*]} (needs root or sudo); the tests that drive them will fail" >&2
+    else
+        echo "tests/run.sh: installing ${missing[*]}" >&2
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+exec dotnet test "$@"
