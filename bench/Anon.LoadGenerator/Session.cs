@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Anon.Protocol;
@@ -79,6 +80,7 @@ internal sealed class Recorder
 {
     private readonly Lock _lock = new();
     private readonly List<double> _milliseconds = [];
+    private readonly Stopwatch _clock = new();
 
     public int Failures { get; private set; }
 
@@ -101,11 +103,38 @@ internal sealed class Recorder
         }
     }
 
-    public double[] SortedMilliseconds()
+    public int Transfers
     {
-        lock (_lock)
+        get
         {
-            return [.. _milliseconds.Order()];
+            lock (_lock)
+            {
+                return _milliseconds.Count;
+            }
         }
     }
+
+    public void Start() => _clock.Restart();
+
+    public void Stop() => _clock.Stop();
+
+    /// <summary>Transfers/s, transfer times and retransmissions, one figure a line.</summary>
+    public string Report(int sessions, int pageLength)
+    {
+        double[] times;
+        lock (_lock)
+        {
+            times = [.. _milliseconds.Order()];
+        }
+
+        return string.Create(CultureInfo.InvariantCulture, $"""
+            sessions {sessions}, {_clock.Elapsed.TotalSeconds:0.0} s: {times.Length} transfers of {pageLength} bytes, {Failures} failed
+            transfers/s          {times.Length / _clock.Elapsed.TotalSeconds:0}
+            transfer time (ms)   p50 {Percentile(times, 0.50):0.00}  p99 {Percentile(times, 0.99):0.00}  max {(times.Length > 0 ? times[^1] : double.NaN):0.00}
+            client retransmissions {ClientRetransmissions}
+            """);
+    }
+
+    public static double Percentile(double[] sorted, double fraction) =>
+        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(fraction * sorted.Length))];
 }

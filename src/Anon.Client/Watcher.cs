@@ -5,8 +5,8 @@ using Anon.Protocol;
 namespace Anon.Client;
 
 /// <summary>
-/// Watch mode: fetch the page every interval, write it and switch the LED only when it changes,
-/// and back off, with jitter, while the gateway cannot be reached.
+/// Watch mode: fetch the page every interval (±10 %), write it and switch the LED only when it
+/// changes, and back off, with jitter, while the gateway cannot be reached.
 /// </summary>
 internal sealed class Watcher(
     Func<CancellationToken, Transfer> fetch,
@@ -28,7 +28,7 @@ internal sealed class Watcher(
         log.Event($"watching: fetching every {interval.TotalSeconds:0.###} s");
         while (!stop.IsCancellationRequested)
         {
-            TimeSpan wait = interval;
+            TimeSpan wait = Spread(interval);
             try
             {
                 using Transfer transfer = fetch(stop);
@@ -61,6 +61,12 @@ internal sealed class Watcher(
         log.Event("watch stopped by signal");
         return ExitCodes.Success;
     }
+
+    /// <summary>
+    /// The interval give or take 10 %, drawn anew each time: devices that start together (after a
+    /// power cut, say) drift apart instead of polling the gateway in the same instant for ever.
+    /// </summary>
+    private static TimeSpan Spread(TimeSpan interval) => interval * (0.9 + (0.2 * Random.Shared.NextDouble()));
 
     private void Write(ReadOnlySpan<byte> content)
     {

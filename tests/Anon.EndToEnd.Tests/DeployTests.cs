@@ -10,6 +10,7 @@ public sealed class DeployTests : IDisposable
     [Theory]
     [InlineData("anon-gateway.service")]
     [InlineData("anon-client.service")]
+    [InlineData("nginx/anon-gateway@.service")]
     public async Task The_unit_passes_systemd_analyze_verify(string unit)
     {
         const string Analyzer = "/usr/bin/systemd-analyze";
@@ -19,6 +20,7 @@ public sealed class DeployTests : IDisposable
         }
 
         string source = Repository.PathOf("deploy", unit);
+        unit = Path.GetFileName(unit).Replace("@.", "@30001.", StringComparison.Ordinal); // a template is verified as an instance
         string programs = Path.GetDirectoryName(unit.Contains("gateway", StringComparison.Ordinal) ? Programs.GatewayPath : Programs.ClientPath)!;
         string copy = _scratch.PathOf(unit);
         await File.WriteAllTextAsync(copy, (await File.ReadAllTextAsync(source)).Replace("/usr/local/bin", programs, StringComparison.Ordinal));
