@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Anon.Io;
+using Anon.Ladder;
 using Anon.Protocol;
 
 namespace Anon.Client;
@@ -27,6 +28,9 @@ public sealed class ClientSession : IDisposable
     }
 
     public TimeSpan Now => _clock.Now;
+
+    /// <summary>Also records every datagram for a ladder diagram (--diagram), when set.</summary>
+    public LadderRecorder? Recorder { get; init; }
 
     /// <summary>
     /// Runs <paramref name="connection"/> until it is complete or has failed, then, if it lingers,
@@ -84,6 +88,7 @@ public sealed class ClientSession : IDisposable
 
         ReadOnlySpan<byte> datagram = _receiveBuffer.AsSpan(0, length);
         _log.Packet(PacketDirection.Receive, datagram);
+        Recorder?.Record(PacketDirection.Receive, datagram, _clock.Now);
         int answer = connection.HandleDatagram(datagram, _clock.Now, _sendBuffer);
         if (answer > 0)
         {
@@ -94,6 +99,7 @@ public sealed class ClientSession : IDisposable
     private void Send(ReadOnlySpan<byte> datagram)
     {
         _log.Packet(PacketDirection.Send, datagram);
+        Recorder?.Record(PacketDirection.Send, datagram, _clock.Now);
         try
         {
             _socket.Send(datagram, SocketFlags.None);

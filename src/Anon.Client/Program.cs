@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Anon.Client;
 using Anon.Io;
+using Anon.Ladder;
 using Anon.Protocol;
 
 var server = new Option<string>("--server", "-s")
@@ -70,11 +71,17 @@ var ledState = new Option<string>("--led-state")
     HelpName = "file",
 };
 
+var diagram = new Option<string>("--diagram")
+{
+    Description = "Also draw this transfer as a ladder diagram, one arrow per datagram with its time: SVG when the file name ends in .svg, text otherwise, '-' for standard output. Not with --watch.",
+    HelpName = "file",
+};
+
 var retransmission = new RetransmissionOptions();
 
 var root = new RootCommand("anonclient: fetches the command page from the gateway, writes it to a file and switches the LED.")
 {
-    server, port, log, file, timeout, linger, watch, initialSequence, gpioPin, gpioChip, activeLow, ledState,
+    server, port, log, file, timeout, linger, watch, initialSequence, gpioPin, gpioChip, activeLow, ledState, diagram,
 };
 foreach (Option option in retransmission.Options)
 {
@@ -94,14 +101,21 @@ root.SetAction(parsed => Fetch(
     },
     parsed.GetValue(initialSequence),
     ChooseLed(parsed.GetValue(gpioPin), parsed.GetValue(gpioChip), parsed.GetValue(activeLow), parsed.GetValue(ledState)),
-    parsed.GetValue(watch) is { } seconds ? TimeSpan.FromSeconds(seconds) : null));
+    parsed.GetValue(watch) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+    parsed.GetValue(diagram)));
 return CommandLineApp.Run(root, args, environmentPrefix: "ANON_CLIENT_");
 
-static int Fetch(string host, int port, string logPath, string outputPath, ClientOptions options, uint? initialSequence, ILed led, TimeSpan? watch)
+static int Fetch(
+    string host, int port, string logPath, string outputPath, ClientOptions options, uint? initialSequence, ILed led, TimeSpan? watch, string? diagramPath)
 {
     if (options.IdleTimeout <= TimeSpan.Zero)
     {
         throw new CommandFailedException(ExitCodes.Usage, "--timeout must be more than 0 seconds");
+    }
+
+    if (diagramPath is not null && watch is not null)
+    {
+        throw new CommandFailedException(ExitCodes.Usage, "--diagram draws one transfer; it cannot be combined with --watch");
     }
 
     using var stop = new CancellationTokenSource();
@@ -125,21 +139,33 @@ static int Fetch(string host, int port, string logPath, string outputPath, Clien
                 return WatchService.Run(Watcher.ForGateway(gateway, options, packetLog, outputPath, led, interval));
             }
 
-            using Transfer transfer = Transfer.Run(gateway, options, packetLog, initialSequence, stop.Token);
-            ReadOnlySpan<byte> content = transfer.Content.Span;
-            output.Commit(content);
-            packetLog.Event($"wrote {content.Length} bytes to {outputPath}");
-            Console.WriteLine($"anonclient: received {content.Length} bytes from {gateway}, written to {outputPath}");
+            LadderRecorder? recorder = diagramPath is null ? null : new LadderRecorder(LadderSide.Client);
             try
             {
-                Execute(content, led, packetLog);
+                using Transfer transfer = Transfer.Run(gateway, options, packetLog, initialSequence, stop.Token, recorder);
+                ReadOnlySpan<byte> content = transfer.Content.Span;
+                output.Commit(content);
+                packetLog.Event($"wrote {content.Length} bytes to {outputPath}");
+                Console.WriteLine($"anonclient: received {content.Length} bytes from {gateway}, written to {outputPath}");
+                try
+                {
+                    Execute(content, led, packetLog);
+                }
+                finally
+                {
+                    transfer.Linger(stop.Token);
+                }
+
+                return ExitCodes.Success;
             }
             finally
             {
-                transfer.Linger(stop.Token);
+                // Drawn whatever the outcome: a failed transfer is when the picture helps most.
+                if (recorder is not null)
+                {
+                    WriteDiagram(recorder.ToDiagram(), diagramPath!);
+                }
             }
-
-            return ExitCodes.Success;
         }
         finally
         {
@@ -156,6 +182,26 @@ static int Fetch(string host, int port, string logPath, string outputPath, Clien
     {
         context.Cancel = true;
         stop.Cancel();
+    }
+}
+
+static void WriteDiagram(LadderDiagram diagram, string path)
+{
+    string drawing = diagram.RenderFor(path);
+    try
+    {
+        if (path == "-")
+        {
+            Console.Out.Write(drawing);
+        }
+        else
+        {
+            File.WriteAllText(path, drawing);
+        }
+    }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+    {
+        Console.Error.WriteLine($"anonclient: cannot write the diagram to {path}: {e.Message}"); // the transfer's outcome stands
     }
 }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using Anon.Io;
+using Anon.Ladder;
 using Anon.Protocol;
 
 namespace Anon.Client;
@@ -22,9 +23,11 @@ public sealed class Transfer : IDisposable
 
     /// <summary>Fetches the page; returns once it is complete.</summary>
     /// <exception cref="CommandFailedException">The transfer failed or was stopped (exit code 69).</exception>
-    public static Transfer Run(IPEndPoint gateway, ClientOptions options, PacketLog log, uint? initialSequence, CancellationToken stop)
+    /// <param name="recorder">Also records every datagram for a ladder diagram, when given.</param>
+    public static Transfer Run(
+        IPEndPoint gateway, ClientOptions options, PacketLog log, uint? initialSequence, CancellationToken stop, LadderRecorder? recorder = null)
     {
-        var session = new ClientSession(gateway, log);
+        var session = new ClientSession(gateway, log) { Recorder = recorder };
         try
         {
             var isn = new SequenceNumber(initialSequence ?? RandomInitialSequence());

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 
 namespace Anon.Protocol;
@@ -49,6 +50,54 @@ public static class PacketLogLine
     {
         Span<byte> line = stackalloc byte[MaxLength];
         return Encoding.UTF8.GetString(line[..Format(line, direction, header)]);
+    }
+
+    /// <summary>
+    /// Reads a line that <see cref="Format(Span{byte}, PacketDirection, in SegmentHeader)"/> wrote;
+    /// false for any other line (an event line, or one not in the exact format).
+    /// </summary>
+    public static bool TryParse(ReadOnlySpan<char> line, out PacketDirection direction, out SegmentHeader header)
+    {
+        direction = default;
+        header = default;
+        Span<Range> parts = stackalloc Range[7];
+        int count = line.Split(parts, ' ');
+        if (count is < 3 or > 6 || !TryParseDirection(line[parts[0]], out direction)
+            || !uint.TryParse(line[parts[1]], NumberStyles.None, CultureInfo.InvariantCulture, out uint sequence)
+            || !uint.TryParse(line[parts[2]], NumberStyles.None, CultureInfo.InvariantCulture, out uint acknowledgment))
+        {
+            return false;
+        }
+
+        // The flag names, each at most once and in the order ACK, SYN, FIN.
+        SegmentFlags flags = SegmentFlags.None;
+        int next = 0;
+        ReadOnlySpan<string> names = ["ACK", "SYN", "FIN"];
+        ReadOnlySpan<SegmentFlags> values = [SegmentFlags.Ack, SegmentFlags.Syn, SegmentFlags.Fin];
+        for (int i = 3; i < count; i++)
+        {
+            ReadOnlySpan<char> name = line[parts[i]];
+            while (next < names.Length && !name.SequenceEqual(names[next]))
+            {
+                next++;
+            }
+
+            if (next == names.Length)
+            {
+                return false;
+            }
+
+            flags |= values[next++];
+        }
+
+        header = new SegmentHeader(new SequenceNumber(sequence), new SequenceNumber(acknowledgment), flags);
+        return true;
+    }
+
+    private static bool TryParseDirection(ReadOnlySpan<char> word, out PacketDirection direction)
+    {
+        direction = word.SequenceEqual("RECV") ? PacketDirection.Receive : PacketDirection.Send;
+        return word.SequenceEqual("RECV") || word.SequenceEqual("SEND");
     }
 
     /// <summary>True for a line that this format owns; every other log line must not look like one.</summary>

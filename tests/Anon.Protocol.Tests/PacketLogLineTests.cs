@@ -1,3 +1,5 @@
+using CsCheck;
+
 namespace Anon.Protocol.Tests;
 
 public class PacketLogLineTests
@@ -22,4 +24,31 @@ public class PacketLogLineTests
 
         Assert.Equal("RECV 7 8 ACK", PacketLogLine.Format(PacketDirection.Receive, header));
     }
+
+    [Fact]
+    public void Parsing_a_formatted_line_gives_back_its_direction_and_header()
+    {
+        Gen.Select(Gen.Bool, Gen.UInt, Gen.UInt, Gen.UInt[0, 7]).Sample((receive, sequence, acknowledgment, flags) =>
+        {
+            PacketDirection direction = receive ? PacketDirection.Receive : PacketDirection.Send;
+            var header = new SegmentHeader(new SequenceNumber(sequence), new SequenceNumber(acknowledgment), (SegmentFlags)flags);
+
+            Assert.True(PacketLogLine.TryParse(PacketLogLine.Format(direction, header), out PacketDirection parsedDirection, out SegmentHeader parsed));
+            Assert.Equal((direction, header), (parsedDirection, parsed));
+        });
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("SEND 1")]
+    [InlineData("SEND 1 2 SYN ACK")]
+    [InlineData("SEND 1 2 ACK ACK")]
+    [InlineData("SEND 1 2 RST")]
+    [InlineData("SEND -1 2")]
+    [InlineData("SEND 4294967296 2")]
+    [InlineData("SEND 1  2")]
+    [InlineData("send 1 2")]
+    [InlineData("2026-11-25T12:00:00.000Z SEND 1 2")]
+    public void Any_other_line_is_not_a_packet_line(string line) =>
+        Assert.False(PacketLogLine.TryParse(line, out _, out _));
 }

@@ -1,0 +1,73 @@
+using System.Xml.Linq;
+using Anon.Lab;
+using Anon.Ladder;
+
+namespace Anon.EndToEnd.Tests;
+
+/// <summary>Ladder diagrams of real transfers: the client's --diagram, and anon-lab ladder --live through the lossy relay.</summary>
+public sealed class LadderTests(WebFixture web) : IClassFixture<WebFixture>, IDisposable
+{
+    private readonly Scratch _scratch = new();
+
+    [Fact]
+    public async Task The_client_draws_one_timed_arrow_per_logged_datagram_as_text()
+    {
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(web.LightOn, _scratch.PathOf("gateway.log"));
+
+        ProcessResult client = await Programs.RunClientAsync(
+            Expect.ClientArguments(gateway.Port, _scratch.PathOf("client.log"), _scratch.PathOf("out.txt"), "--diagram", _scratch.PathOf("ladder.txt")));
+
+        Assert.Equal(0, client.ExitCode);
+        string[] logged = Expect.PacketLines(_scratch.PathOf("client.log"));
+        string[] lines = File.ReadAllLines(_scratch.PathOf("ladder.txt"));
+        string[] arrows = lines[1..^2];
+        Assert.Equal(logged.Length, arrows.Length);
+        for (int i = 0; i < logged.Length; i++)
+        {
+            string[] words = logged[i].Split(' ');
+            Assert.Contains($"seq={words[1]} ack={words[2]}", arrows[i], StringComparison.Ordinal);
+            Assert.Contains(words[0] == "SEND" ? "->|" : "|<-", arrows[i], StringComparison.Ordinal);
+        }
+
+        Assert.StartsWith("    0.000 |", arrows[0], StringComparison.Ordinal);
+        Assert.Contains("13112 bytes of page delivered", lines[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_client_draws_svg_for_a_file_named_svg()
+    {
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(web.LightOff, _scratch.PathOf("gateway.log"));
+
+        ProcessResult client = await Programs.RunClientAsync(
+            Expect.ClientArguments(gateway.Port, _scratch.PathOf("client.log"), _scratch.PathOf("out.txt"), "--diagram", _scratch.PathOf("ladder.svg")));
+
+        Assert.Equal(0, client.ExitCode);
+        XNamespace svg = "http://www.w3.org/2000/svg";
+        XElement root = XDocument.Load(_scratch.PathOf("ladder.svg")).Root!;
+        Assert.Equal(Expect.PacketLines(_scratch.PathOf("client.log")).Length, root.Elements(svg + "line").Count(line => line.Attribute("marker-end") is not null));
+    }
+
+    [Fact]
+    public async Task The_diagram_cannot_be_asked_for_in_watch_mode()
+    {
+        ProcessResult client = await Programs.RunClientAsync(
+            Expect.ClientArguments(9, _scratch.PathOf("client.log"), _scratch.PathOf("out.txt"), "--diagram", "-", "--watch", "5"));
+
+        Assert.Equal(64, client.ExitCode);
+        Assert.Contains("--diagram", client.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_live_ladder_through_the_lossy_relay_marks_every_dropped_datagram_lost()
+    {
+        LiveLadder run = await LadderCommand.RunLiveAsync(pageBytes: 1541, loss: 0.3, seed: 3);
+
+        Assert.Equal(0, run.ClientExitCode);
+        Assert.True(run.Dropped > 0, "seed 3 drops datagrams at 30 % loss");
+        Assert.Equal(run.Dropped, run.Diagram.Arrows.Count(arrow => arrow.Lost));
+        Assert.Contains(run.Diagram.Arrows, arrow => arrow.Retransmission);
+        Assert.Contains("1541 bytes of page delivered", run.Diagram.Summary, StringComparison.Ordinal);
+    }
+
+    public void Dispose() => _scratch.Dispose();
+}

@@ -1,0 +1,115 @@
+using System.Xml.Linq;
+using Anon.Protocol;
+
+namespace Anon.Ladder.Tests;
+
+public class LadderDiagramTests
+{
+    private static readonly string[] SpecSample = File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "fixtures", "spec-sample-client.log"));
+
+    [Fact]
+    public void The_spec_sample_log_gives_the_spec_drawing_as_text()
+    {
+        LadderDiagram diagram = LadderDiagram.FromLog(SpecSample, LadderSide.Client);
+
+        Assert.Equal([0, 0, 0, 512, 0, 512, 0, 512, 0, 5, 0], diagram.Arrows.Select(arrow => arrow.PayloadLength));
+        Assert.All(diagram.Arrows, arrow => Assert.Empty(arrow.Note));
+        Golden.Matches("spec-sample.txt", TextLadder.Render(diagram));
+    }
+
+    [Fact]
+    public void The_spec_sample_log_gives_the_spec_drawing_as_svg()
+    {
+        string svg = SvgLadder.Render(LadderDiagram.FromLog(SpecSample, LadderSide.Client));
+
+        XNamespace ns = "http://www.w3.org/2000/svg";
+        XElement root = XDocument.Parse(svg).Root!;
+        Assert.Equal(11, root.Elements(ns + "line").Count(line => line.Attribute("marker-end") is not null));
+        Golden.Matches("spec-sample.svg", svg);
+    }
+
+    [Fact]
+    public void Both_logs_of_a_lossy_transfer_show_each_loss_and_retransmission()
+    {
+        LadderDiagram diagram = LadderDiagram.FromLogs(Golden.InputLines("lossy-client.log"), Golden.InputLines("lossy-gateway.log"));
+
+        // The other client's handshake in the gateway log (ISN 777) is not part of this transfer.
+        Assert.DoesNotContain(diagram.Arrows, arrow => arrow.Header.Sequence.Value is 777 or 5000);
+        Assert.Equal(14, diagram.Arrows.Count);
+        Assert.Equal(["ACK seq=613 ack=12348 len=512", "ACK seq=12349 ack=1637"], diagram.Arrows.Where(arrow => arrow.Lost).Select(arrow => arrow.Label));
+        Assert.Equal(
+            ["ACK seq=613 ack=12348 len=512", "ACK seq=1125 ack=12349 len=512", "ACK seq=12349 ack=1637"],
+            diagram.Arrows.Where(arrow => arrow.Retransmission).Select(arrow => arrow.Label));
+        Assert.Equal(["ACK seq=1125 ack=12349 len=512"], diagram.Arrows.Where(arrow => arrow.Duplicate).Select(arrow => arrow.Label));
+        Assert.Contains("1541 bytes of page delivered", diagram.Summary, StringComparison.Ordinal);
+        Golden.Matches("lossy.txt", TextLadder.Render(diagram));
+        Golden.Matches("lossy.svg", SvgLadder.Render(diagram));
+    }
+
+    [Fact]
+    public void One_log_marks_what_its_side_sent_twice_and_received_twice_but_claims_no_loss()
+    {
+        LadderDiagram gatewaySide = LadderDiagram.FromLog(Golden.InputLines("lossy-gateway.log"), LadderSide.Gateway);
+        LadderDiagram clientSide = LadderDiagram.FromLog(Golden.InputLines("lossy-client.log"), LadderSide.Client);
+
+        Assert.DoesNotContain(gatewaySide.Arrows, arrow => arrow.Lost);
+        Assert.Equal(2, gatewaySide.Arrows.Count(arrow => arrow.Retransmission && arrow.From == LadderSide.Gateway));
+        Assert.DoesNotContain(gatewaySide.Arrows, arrow => arrow.Duplicate);
+        Assert.Equal(["ACK seq=12349 ack=1637"], clientSide.Arrows.Where(arrow => arrow.Retransmission).Select(arrow => arrow.Label));
+        Assert.Equal(["ACK seq=1125 ack=12349 len=512"], clientSide.Arrows.Where(arrow => arrow.Duplicate).Select(arrow => arrow.Label));
+    }
+
+    [Fact]
+    public void A_recorded_transfer_shows_times_and_exact_lengths()
+    {
+        var recorder = new LadderRecorder(LadderSide.Client);
+        TimeSpan start = TimeSpan.FromSeconds(100);
+        (PacketDirection Direction, string Line, int Payload, double Ms)[] datagrams =
+        [
+            (PacketDirection.Send, "12345 0 SYN", 0, 0),
+            (PacketDirection.Receive, "100 12346 ACK SYN", 0, 0.21),
+            (PacketDirection.Send, "12346 101 ACK", 0, 0.25),
+            (PacketDirection.Receive, "101 12347 ACK FIN", 300, 0.48),
+            (PacketDirection.Send, "12347 401 ACK FIN", 0, 0.5),
+        ];
+        foreach ((PacketDirection direction, string line, int payload, double ms) in datagrams)
+        {
+            recorder.Record(direction, Datagram(line, payload), start + TimeSpan.FromMilliseconds(ms));
+        }
+
+        recorder.Record(PacketDirection.Receive, new byte[5], start + TimeSpan.FromMilliseconds(1)); // a runt: not drawn
+
+        LadderDiagram diagram = recorder.ToDiagram();
+        Assert.Equal([0, 0, 0, 300, 0], diagram.Arrows.Select(arrow => arrow.PayloadLength));
+        Golden.Matches("recorded.txt", TextLadder.Render(diagram));
+    }
+
+    [Fact]
+    public void An_empty_page_is_one_fin_without_payload()
+    {
+        string[] log = ["SEND 1 0 SYN", "RECV 9 2 ACK SYN", "SEND 2 10 ACK", "RECV 10 3 ACK FIN", "SEND 3 10 ACK FIN"];
+
+        LadderDiagram diagram = LadderDiagram.FromLog(log, LadderSide.Client);
+
+        Assert.Equal(0, diagram.Arrows[3].PayloadLength);
+    }
+
+    [Fact]
+    public void A_segment_nothing_answered_has_an_unknown_length()
+    {
+        string[] log = ["RECV 1 0 SYN", "SEND 9 2 ACK SYN", "RECV 2 10 ACK", "SEND 10 3 ACK"];
+
+        LadderDiagram diagram = LadderDiagram.FromLog(log, LadderSide.Gateway);
+
+        Assert.Null(diagram.Arrows[3].PayloadLength);
+        Assert.Equal("ACK seq=10 ack=3 len=?", diagram.Arrows[3].Label);
+    }
+
+    private static byte[] Datagram(string header, int payloadLength)
+    {
+        Assert.True(PacketLogLine.TryParse("SEND " + header, out _, out SegmentHeader parsed));
+        byte[] datagram = new byte[SegmentHeader.Size + payloadLength];
+        parsed.WriteTo(datagram);
+        return datagram;
+    }
+}
