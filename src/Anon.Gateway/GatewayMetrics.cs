@@ -26,8 +26,7 @@ public sealed class GatewayMetrics : IDisposable
         _meter.CreateObservableCounter("anon.gateway.datagrams.received", () => Volatile.Read(ref statistics.DatagramsReceived), "{datagram}", "Datagrams received");
         _meter.CreateObservableCounter(
             "anon.gateway.datagrams.dropped",
-            () => Volatile.Read(ref statistics.Runts) + Volatile.Read(ref statistics.UnexpectedPayloads) + Volatile.Read(ref statistics.Unmatched)
-                + Volatile.Read(ref statistics.InvalidAcks) + Volatile.Read(ref statistics.ConnectionsRefused) + Volatile.Read(ref statistics.ConnectionsRateLimited),
+            () => statistics.DatagramsDropped,
             "{datagram}",
             "Datagrams dropped: too short, with a payload, unmatched, invalid acknowledgments, refused handshakes");
         _meter.CreateObservableGauge(

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Anon.Gateway.Status;
 using Anon.Io;
 using Anon.Protocol;
 
@@ -19,6 +20,12 @@ public sealed class GatewayServer : IDisposable
 
     private static readonly TimeSpan SummaryInterval = TimeSpan.FromMinutes(1);
 
+    /// <summary>How often the loop posts its figures for the status page (--status); it allocates, so not per datagram.</summary>
+    private static readonly TimeSpan StatusInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Open connections listed on the status page, at most; the count is always exact.</summary>
+    private const int ConnectionsListed = 100;
+
     /// <summary>Log lines a second, at most, for datagrams outside any connection.</summary>
     public const int ConnectionlessLogLinesPerSecond = 200;
 
@@ -34,10 +41,15 @@ public sealed class GatewayServer : IDisposable
     private readonly LogBudget _logBudget = new(ConnectionlessLogLinesPerSecond);
     private TimeSpan _nextSkipReport;
     private long _sendErrors;
+    private readonly StatusBoard? _status;
+    private readonly List<ConnectionView> _connectionViews = [];
+    private TimeSpan _nextStatus;
 
-    public GatewayServer(Socket socket, GatewayEndpoint endpoint, PacketLog log, TimeProvider? time = null, AllowList? allowed = null)
+    public GatewayServer(
+        Socket socket, GatewayEndpoint endpoint, PacketLog log, TimeProvider? time = null, AllowList? allowed = null, StatusBoard? status = null)
     {
         _allowed = allowed;
+        _status = status;
         _socket = socket;
         _endpoint = endpoint;
         _log = log;
@@ -101,6 +113,12 @@ public sealed class GatewayServer : IDisposable
                 nextSummary = now + SummaryInterval;
             }
 
+            if (_status is not null && now >= _nextStatus)
+            {
+                PostStatus(_status, now);
+                _nextStatus = now + StatusInterval;
+            }
+
             TimeSpan wait = (_endpoint.PollTimeout() ?? TimeSpan.MaxValue) - now;
             wait = wait < TimeSpan.Zero ? TimeSpan.Zero : wait > MaximumWait ? MaximumWait : wait;
             if (_socket.Poll(wait, SelectMode.SelectRead))
@@ -157,6 +175,31 @@ public sealed class GatewayServer : IDisposable
         }
 
         ReportSkippedLines();
+    }
+
+    private void PostStatus(StatusBoard status, TimeSpan now)
+    {
+        _connectionViews.Clear();
+        _endpoint.CopyConnections(_connectionViews);
+        GatewayStatistics statistics = _endpoint.Statistics;
+        status.PostTraffic(new TrafficStatus(
+            status.Now,
+            _endpoint.ConnectionCount,
+            statistics.ConnectionsCompleted,
+            statistics.ConnectionsTimedOut,
+            statistics.Retransmissions,
+            statistics.DatagramsReceived,
+            statistics.DatagramsSent,
+            statistics.DatagramsDropped + _notAllowed,
+            statistics.PayloadBytesSent,
+            _endpoint.SharedRoundTripEstimate?.Smoothed.TotalMilliseconds,
+            [.. _connectionViews.Take(ConnectionsListed).Select(view => new ConnectionStatus(
+                Describe(view.Peer),
+                view.BytesAcknowledged,
+                view.ContentLength,
+                view.Retransmissions,
+                view.SmoothedRoundTrip?.TotalMilliseconds,
+                (now - view.OpenedAt).TotalMilliseconds))]));
     }
 
     private void SendRetransmissions()
@@ -235,8 +278,7 @@ public sealed class GatewayServer : IDisposable
         public void Report(PacketLog log, long sendErrors, long notAllowed, RoundTripEstimate? estimate)
         {
             string rtt = estimate is { } e ? $"{e.Smoothed.TotalMilliseconds:0.000} ms" : "not measured yet";
-            long dropped = notAllowed + statistics.Runts + statistics.UnexpectedPayloads + statistics.Unmatched + statistics.InvalidAcks
-                + statistics.ConnectionsRefused + statistics.ConnectionsRateLimited;
+            long dropped = notAllowed + statistics.DatagramsDropped;
             if (statistics.ConnectionsOpened == _opened && dropped == _dropped && statistics.SynsAnswered == _syns)
             {
                 return;

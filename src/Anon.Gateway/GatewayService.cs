@@ -1,4 +1,5 @@
 using System.Net;
+using Anon.Gateway.Status;
 using Anon.Io;
 using Anon.Protocol;
 using Microsoft.Extensions.Hosting;
@@ -15,7 +16,8 @@ public sealed record GatewaySettings(
     IPAddress? BindAddress,
     AllowList? Allowed,
     uint? InitialSequence,
-    GatewayOptions Options);
+    GatewayOptions Options,
+    IPEndPoint? StatusEndPoint = null);
 
 /// <summary>
 /// The gateway as a hosted service. Starting downloads the page and binds the socket, so that
@@ -29,8 +31,11 @@ public sealed class GatewayService(GatewaySettings settings, PacketLog log, IHos
     private PageDownloader? _downloader;
     private GatewayServer? _server;
     private GatewayMetrics? _metrics;
+    private StatusServer? _statusServer;
     private Thread? _loop;
     private Task _refreshing = Task.CompletedTask;
+
+    private static readonly string ProgramVersion = typeof(GatewayService).Assembly.GetName().Version?.ToString(3) ?? "";
 
     /// <summary>An unexpected failure of the socket loop, reported when the host has stopped.</summary>
     public Exception? Fault { get; private set; }
@@ -50,20 +55,35 @@ public sealed class GatewayService(GatewaySettings settings, PacketLog log, IHos
                 ? new FixedSynCookie(new SequenceNumber(isn))
                 : KeyedSynCookies.CreateRandom();
             var endpoint = new GatewayEndpoint(first.Content, cookies, settings.Options);
-            _server = new GatewayServer(GatewayServer.Bind(settings.Port, settings.BindAddress), endpoint, log, allowed: settings.Allowed);
+            System.Net.Sockets.Socket socket = GatewayServer.Bind(settings.Port, settings.BindAddress);
+            StatusBoard? status = null;
+            if (settings.StatusEndPoint is { } statusEndPoint)
+            {
+                status = new StatusBoard(ProgramVersion, ((IPEndPoint)socket.LocalEndPoint!).Port, TimeProvider.System);
+                status.PageFetched(settings.Url, first.Content);
+                _statusServer = await StatusServer.StartAsync(statusEndPoint, status, cancellationToken).ConfigureAwait(false);
+                log.Event($"status page at {_statusServer.Address}");
+            }
+
+            _server = new GatewayServer(socket, endpoint, log, allowed: settings.Allowed, status: status);
             _metrics = new GatewayMetrics(endpoint);
 
             string address = settings.BindAddress is null ? "" : $" of {settings.BindAddress}";
             string listening = $"serving {first.Content.Length} bytes ({command}) from {settings.Url}; listening on UDP port {_server.LocalEndPoint.Port}{address}";
             log.Event(listening);
             Console.WriteLine($"anonGateway: {listening}");
+            if (_statusServer is not null)
+            {
+                Console.WriteLine($"anonGateway: status page at {_statusServer.Address}");
+            }
+
             Console.Out.Flush();
 
             _loop = new Thread(RunLoop) { Name = "anonGateway UDP loop", IsBackground = true };
             _loop.Start();
             if (settings.Refresh > TimeSpan.Zero)
             {
-                var refresher = new PageRefresher(_downloader, settings.Url, settings.Refresh, endpoint, log, TimeProvider.System);
+                var refresher = new PageRefresher(_downloader, settings.Url, settings.Refresh, endpoint, log, TimeProvider.System, status);
                 _refreshing = Task.Run(() => refresher.RunAsync(first, _stop.Token), CancellationToken.None);
             }
         }
@@ -79,6 +99,10 @@ public sealed class GatewayService(GatewaySettings settings, PacketLog log, IHos
         await _stop.CancelAsync().ConfigureAwait(false);
         _loop?.Join();
         await _refreshing.ConfigureAwait(false);
+        if (_statusServer is not null)
+        {
+            await _statusServer.DisposeAsync().ConfigureAwait(false);
+        }
         log.Event(Fault is null ? "anonGateway stopped" : $"anonGateway stopped after an internal error: {Fault.Message}");
     }
 

@@ -1,3 +1,4 @@
+using Anon.Gateway.Status;
 using Anon.Io;
 using Anon.Protocol;
 
@@ -14,7 +15,8 @@ internal sealed class PageRefresher(
     TimeSpan interval,
     GatewayEndpoint endpoint,
     PacketLog log,
-    TimeProvider time)
+    TimeProvider time,
+    StatusBoard? status = null)
 {
     /// <summary>Longest wait between tries while the server fails (or the interval, if longer).</summary>
     private static readonly TimeSpan MaximumBackoff = TimeSpan.FromMinutes(10);
@@ -38,6 +40,7 @@ internal sealed class PageRefresher(
 
                 if (next is null)
                 {
+                    status?.PageConfirmed();
                     wait = NextRefresh(current);
                     continue; // 304 Not Modified: what we serve is current
                 }
@@ -45,7 +48,12 @@ internal sealed class PageRefresher(
                 if (!next.Content.AsSpan().SequenceEqual(current.Content))
                 {
                     endpoint.SetContent(next.Content);
+                    status?.PageFetched(url, next.Content);
                     log.Event($"page changed: now {next.Content.Length} bytes, {Describe(next.Content)} (was {Describe(current.Content)})");
+                }
+                else
+                {
+                    status?.PageConfirmed();
                 }
 
                 current = next;
@@ -59,6 +67,7 @@ internal sealed class PageRefresher(
             {
                 // The wait logged is the wait taken.
                 wait = RetryBackoff.Next(interval, ++failures, MaximumBackoff);
+                status?.PageRefreshFailed(e.Message);
                 log.Event($"refresh failed: {e.Message}; still serving the last good copy; next try in {wait.TotalSeconds:0.0} s");
             }
         }

@@ -100,11 +100,27 @@ var maxConnectionRate = new Option<int>("--max-connection-rate")
     DefaultValueFactory = _ => (int)GatewayOptions.Default.NewConnectionsPerSecondPerSource,
     CustomParser = result => (int)CommandLineApp.ParseInteger(result, 0, 1_000_000, "a rate"),
 };
+var status = new Option<IPEndPoint?>("--status")
+{
+    Description = "Serve a status page on this address only (such as 127.0.0.1:8080): HTML at /, JSON at /status.json, Prometheus metrics at /metrics.",
+    HelpName = "address:port",
+    CustomParser = result =>
+    {
+        string token = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+        if (IPEndPoint.TryParse(token, out IPEndPoint? endPoint) && token.Contains(':', StringComparison.Ordinal))
+        {
+            return endPoint;
+        }
+
+        result.AddError($"'{token}' is not ADDRESS:PORT for --status (such as 127.0.0.1:8080 or [::1]:8080)");
+        return null;
+    },
+};
 var retransmission = new RetransmissionOptions();
 
 var root = new RootCommand("anonGateway: downloads a command page and serves it over UDP to the devices of the local network.")
 {
-    port, log, url, refresh, bind, allow, caFile, initialSequence, maxConnections, maxConnectionRate, maxSize,
+    port, log, url, refresh, bind, allow, caFile, initialSequence, maxConnections, maxConnectionRate, maxSize, status,
 };
 foreach (Option option in retransmission.Options)
 {
@@ -127,7 +143,8 @@ root.SetAction(parsed => Serve(
             MaximumConnections = parsed.GetValue(maxConnections),
             NewConnectionsPerSecondPerSource = parsed.GetValue(maxConnectionRate),
             Retransmission = retransmission.Read(parsed),
-        })));
+        },
+        parsed.GetValue(status))));
 return CommandLineApp.Run(root, args, environmentPrefix: "ANON_GATEWAY_");
 
 // The gateway runs as a hosted service (Microsoft.Extensions.Hosting): SIGTERM and SIGINT stop it

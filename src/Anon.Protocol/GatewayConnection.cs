@@ -43,6 +43,9 @@ internal sealed class GatewayConnection
 
     public TimeSpan OpenedAt { get; }
 
+    /// <summary>The length of the content this connection serves.</summary>
+    public int ContentLength => _content.Length;
+
     /// <summary>Content bytes the client has acknowledged; the segment in flight starts here.</summary>
     public int BytesAcknowledged { get; private set; }
 

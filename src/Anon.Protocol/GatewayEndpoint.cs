@@ -56,6 +56,21 @@ public sealed class GatewayEndpoint
     /// <summary>The round-trip estimate new connections start from: the last completed connection's.</summary>
     public RoundTripEstimate? SharedRoundTripEstimate => _sharedEstimate;
 
+    /// <summary>
+    /// Adds a view of every open connection to <paramref name="destination"/>, for a status page.
+    /// Allocates; call it now and then, not per datagram.
+    /// </summary>
+    public void CopyConnections(ICollection<ConnectionView> destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        foreach (GatewayConnection connection in _connections.Values)
+        {
+            destination.Add(new ConnectionView(
+                connection.Peer, connection.OpenedAt, connection.BytesAcknowledged, connection.ContentLength,
+                connection.Retransmissions, connection.RoundTripEstimate?.Smoothed));
+        }
+    }
+
     /// <summary>True when <paramref name="peer"/> has an open connection.</summary>
     public bool HasConnection(SocketAddress peer) => _connections.ContainsKey(peer);
 

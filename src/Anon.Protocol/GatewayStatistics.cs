@@ -40,5 +40,7 @@ public sealed class GatewayStatistics
     /// <summary>Valid handshakes refused because their source opened too many connections too fast.</summary>
     public long ConnectionsRateLimited;
     public long Retransmissions;
+
+    /// <summary>Every datagram dropped: too short, with a payload, unmatched, invalid acknowledgments, refused or rate-limited handshakes.</summary>
+    public long DatagramsDropped => Runts + UnexpectedPayloads + Unmatched + InvalidAcks + ConnectionsRefused + ConnectionsRateLimited;
 }
-#pragma warning restore CA1051
