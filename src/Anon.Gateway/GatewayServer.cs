@@ -15,9 +15,6 @@ public sealed class GatewayServer : IDisposable
     /// <summary>Longest wait between checks for shutdown when no timer is due.</summary>
     private static readonly TimeSpan MaximumWait = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>How many datagrams one wake-up reads before it runs the timers again.</summary>
-    private const int ReceiveBatch = 64;
-
     private static readonly TimeSpan SummaryInterval = TimeSpan.FromMinutes(1);
 
     /// <summary>How often the loop posts its figures for the status page (--status); it allocates, so not per datagram.</summary>
@@ -33,9 +30,8 @@ public sealed class GatewayServer : IDisposable
     private readonly GatewayEndpoint _endpoint;
     private readonly PacketLog _log;
     private readonly MonotonicClock _clock;
-    private readonly byte[] _receiveBuffer = new byte[65536];
     private readonly byte[] _sendBuffer = new byte[Segments.MaxDatagram];
-    private readonly SocketAddress _source;
+    private readonly DatagramBatch _batch;
     private readonly AllowList? _allowed;
     private long _notAllowed;
     private readonly LogBudget _logBudget = new(ConnectionlessLogLinesPerSecond);
@@ -54,7 +50,7 @@ public sealed class GatewayServer : IDisposable
         _endpoint = endpoint;
         _log = log;
         _clock = new MonotonicClock(time ?? TimeProvider.System);
-        _source = new SocketAddress(socket.AddressFamily);
+        _batch = DatagramBatch.Create(socket);
     }
 
     /// <summary>The core this loop drives.</summary>
@@ -131,50 +127,56 @@ public sealed class GatewayServer : IDisposable
         summary.Report(_log, _sendErrors, _notAllowed, _endpoint.SharedRoundTripEstimate);
     }
 
-    public void Dispose() => _socket.Dispose();
+    public void Dispose()
+    {
+        _batch.Dispose();
+        _socket.Dispose();
+    }
 
+    /// <summary>Takes the datagrams waiting, handles each, and sends the answers together.</summary>
     private void ReceiveBatchOfDatagrams()
     {
-        for (int i = 0; i < ReceiveBatch && (i == 0 || _socket.Poll(0, SelectMode.SelectRead)); i++)
+        int received = _batch.Receive();
+        for (int i = 0; i < received; i++)
         {
-            int length;
-            try
-            {
-                length = _socket.ReceiveFrom(_receiveBuffer, SocketFlags.None, _source);
-            }
-            catch (SocketException)
-            {
-                // An ICMP error for an earlier send, reported on this socket: the peer's problem, not ours.
-                continue;
-            }
-
-            if (_allowed is not null && !_allowed.Allows(_source))
-            {
-                _notAllowed++; // --allow: not a client of ours; not even logged, only counted
-                continue;
-            }
-
-            ReadOnlySpan<byte> datagram = _receiveBuffer.AsSpan(0, length);
-            TimeSpan now = _clock.Now;
-            bool connected = _endpoint.HasConnection(_source);
-            int answer = _endpoint.HandleDatagram(_source, datagram, now, _sendBuffer);
-            connected |= _endpoint.HasConnection(_source);
-
-            // Traffic of a connection is always logged; anything else (SYNs and their answers, dropped
-            // datagrams) within a budget, so that a flood cannot fill the disk.
-            bool log = connected || _logBudget.TryTake(now);
-            if (log)
-            {
-                _log.Packet(PacketDirection.Receive, datagram);
-            }
-
-            if (answer > 0)
-            {
-                Send(_sendBuffer.AsSpan(0, answer), _source, log);
-            }
+            Handle(_batch.Source(i), _batch.Datagram(i));
         }
 
+        _sendErrors += _batch.Flush();
         ReportSkippedLines();
+    }
+
+    private void Handle(SocketAddress source, ReadOnlySpan<byte> datagram)
+    {
+        if (_allowed is not null && !_allowed.Allows(source))
+        {
+            _notAllowed++; // --allow: not a client of ours; not even logged, only counted
+            return;
+        }
+
+        TimeSpan now = _clock.Now;
+        bool connected = _endpoint.HasConnection(source);
+        Span<byte> answer = _batch.NextAnswer;
+        int length = _endpoint.HandleDatagram(source, datagram, now, answer);
+        connected |= _endpoint.HasConnection(source);
+
+        // Traffic of a connection is always logged; anything else (SYNs and their answers, dropped
+        // datagrams) within a budget, so that a flood cannot fill the disk.
+        bool log = connected || _logBudget.TryTake(now);
+        if (log)
+        {
+            _log.Packet(PacketDirection.Receive, datagram);
+        }
+
+        if (length > 0)
+        {
+            if (log)
+            {
+                _log.Packet(PacketDirection.Send, answer[..length]);
+            }
+
+            _batch.QueueAnswer(length, source);
+        }
     }
 
     private void PostStatus(StatusBoard status, TimeSpan now)
