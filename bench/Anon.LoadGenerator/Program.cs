@@ -26,7 +26,28 @@ floor.SetAction(parsed =>
         $"{PingPong.RoundTrips} round trips of 12/524 bytes, {times.Length} runs: median {Recorder.Percentile(times, 0.5):0.000} ms, p95 {Recorder.Percentile(times, 0.95):0.000} ms"));
     return 0;
 });
-var root = new RootCommand("anon-load: concurrent transfers of the 13,112-byte page against one gateway on loopback.") { sessionsOption, secondsOption, targetOption, floor };
+var holdCount = new Option<int>("--connections") { Description = "Connections to hold open.", DefaultValueFactory = _ => 10_000 };
+var hold = new Command("hold", "Memory per open connection: open many connections to a gateway of its own, acknowledge nothing, and compare its RSS.") { holdCount };
+hold.SetAction(async (parsed, cancel) =>
+{
+    int count = parsed.GetValue(holdCount);
+    string work = Directory.CreateTempSubdirectory("anon-load-").FullName;
+    await using PageServer web = await PageServer.StartAsync();
+    web.ServeDirectory(Programs.FixturesDirectory);
+    string limit = (count + 100).ToString(CultureInfo.InvariantCulture);
+    using var statusPort = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+    statusPort.Start();
+    var status = new Uri($"http://127.0.0.1:{((IPEndPoint)statusPort.LocalEndpoint).Port}/status.json");
+    statusPort.Stop();
+    await using GatewayProcess gateway = await GatewayProcess.StartAsync(
+        new Uri(web.BaseAddress, "LIGHTON_COMMAND"), Path.Combine(work, "gateway.log"),
+        "--max-connection-rate", "0", "--max-connections", limit, "--status", $"127.0.0.1:{status.Port}");
+    Console.WriteLine(await OpenConnections.MeasureAsync(new IPEndPoint(IPAddress.Loopback, gateway.Port), gateway.ProcessId, count, status));
+    await gateway.StopAsync();
+    Directory.Delete(work, recursive: true);
+    return 0;
+});
+var root = new RootCommand("anon-load: concurrent transfers of the 13,112-byte page against one gateway on loopback.") { sessionsOption, secondsOption, targetOption, floor, hold };
 root.SetAction(async (parsed, cancel) =>
 {
     int sessions = parsed.GetValue(sessionsOption);

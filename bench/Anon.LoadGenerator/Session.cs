@@ -11,6 +11,7 @@ internal sealed class Session(IPEndPoint gateway, ClientOptions options, int exp
 {
     private readonly byte[] _receive = new byte[Segments.MaxDatagram + 64];
     private readonly byte[] _send = new byte[Segments.MaxDatagram];
+    private CancellationTokenSource? _timeout;
 
     public async Task RunAsync(CancellationToken stop)
     {
@@ -41,12 +42,19 @@ internal sealed class Session(IPEndPoint gateway, ClientOptions options, int exp
                     continue;
                 }
 
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
-                timeout.CancelAfter(wait);
+                // One timeout source per session, reset after each receive rather than made anew:
+                // this loop runs once a datagram, and the generator should cost little beside the gateway.
+                if (_timeout is null || !_timeout.TryReset())
+                {
+                    _timeout?.Dispose();
+                    _timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
+                }
+
+                _timeout.CancelAfter(wait);
                 int received;
                 try
                 {
-                    received = await socket.ReceiveAsync(_receive, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+                    received = await socket.ReceiveAsync(_receive, SocketFlags.None, _timeout.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {

@@ -30,8 +30,11 @@ internal abstract class DatagramBatch : IDisposable
     /// <summary>The buffer the next queued answer is to be written into: <see cref="Anon.Protocol.Segments.MaxDatagram"/> bytes.</summary>
     public abstract Span<byte> NextAnswer { get; }
 
-    /// <summary>Takes the datagrams waiting, up to <see cref="Capacity"/>, without blocking; returns how many.</summary>
-    public abstract int Receive();
+    /// <summary>
+    /// Waits up to about <paramref name="wait"/> for a datagram, then takes it and any others
+    /// waiting, up to <see cref="Capacity"/>; returns how many (0 when the wait ran out).
+    /// </summary>
+    public abstract int Receive(TimeSpan wait);
 
     /// <summary>The <paramref name="index"/>-th datagram of the last <see cref="Receive"/>.</summary>
     public abstract ReadOnlySpan<byte> Datagram(int index);
@@ -76,10 +79,15 @@ internal sealed class SocketBatch : DatagramBatch
 
     public override Span<byte> NextAnswer => _answers[_queued];
 
-    public override int Receive()
+    public override int Receive(TimeSpan wait)
     {
+        if (!_socket.Poll(wait, SelectMode.SelectRead))
+        {
+            return 0;
+        }
+
         int count = 0;
-        for (int attempt = 0; attempt < Capacity && _socket.Poll(0, SelectMode.SelectRead); attempt++)
+        for (int attempt = 0; attempt < Capacity && (attempt == 0 || _socket.Poll(0, SelectMode.SelectRead)); attempt++)
         {
             try
             {

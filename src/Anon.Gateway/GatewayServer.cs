@@ -117,10 +117,7 @@ public sealed class GatewayServer : IDisposable
 
             TimeSpan wait = (_endpoint.PollTimeout() ?? TimeSpan.MaxValue) - now;
             wait = wait < TimeSpan.Zero ? TimeSpan.Zero : wait > MaximumWait ? MaximumWait : wait;
-            if (_socket.Poll(wait, SelectMode.SelectRead))
-            {
-                ReceiveBatchOfDatagrams();
-            }
+            ReceiveBatchOfDatagrams(wait);
         }
 
         ReportEvents();
@@ -133,10 +130,10 @@ public sealed class GatewayServer : IDisposable
         _socket.Dispose();
     }
 
-    /// <summary>Takes the datagrams waiting, handles each, and sends the answers together.</summary>
-    private void ReceiveBatchOfDatagrams()
+    /// <summary>Waits up to <paramref name="wait"/> for datagrams, handles each, and sends the answers together.</summary>
+    private void ReceiveBatchOfDatagrams(TimeSpan wait)
     {
-        int received = _batch.Receive();
+        int received = _batch.Receive(wait);
         for (int i = 0; i < received; i++)
         {
             Handle(_batch.Source(i), _batch.Datagram(i));

@@ -17,7 +17,8 @@ namespace Anon.Gateway;
 /// </remarks>
 internal sealed partial class MultiMessageBatch : DatagramBatch
 {
-    private const int MessageDontWait = 0x40; // MSG_DONTWAIT
+    private const int MessageDontWait = 0x40;      // MSG_DONTWAIT
+    private const int MessageWaitForOne = 0x10000; // MSG_WAITFORONE: block for the first datagram only
     private const int ErrorWouldBlock = 11;   // EAGAIN, also EWOULDBLOCK on Linux
     private const int ErrorInterrupted = 4;   // EINTR
     private const int NameSlotSize = 128;     // sizeof(struct sockaddr_storage)
@@ -28,6 +29,14 @@ internal sealed partial class MultiMessageBatch : DatagramBatch
     private readonly SocketAddress[] _sources = new SocketAddress[Capacity];
     private int _received;
     private int _queued;
+    private int _receiveTimeoutMilliseconds = -1;
+
+    /// <summary>
+    /// The receive timeouts the socket is set to (SO_RCVTIMEO), in milliseconds: the longest not
+    /// longer than the wait asked for (1 ms for anything shorter). A few steps, so that the option
+    /// is set now and then rather than before every receive.
+    /// </summary>
+    private static readonly int[] TimeoutSteps = [200, 100, 50, 20, 10, 5, 2, 1];
 
     public MultiMessageBatch(Socket socket)
     {
@@ -40,13 +49,40 @@ internal sealed partial class MultiMessageBatch : DatagramBatch
 
     public override Span<byte> NextAnswer => _send.Data(_queued);
 
-    public override int Receive()
+    /// <remarks>
+    /// The wait is the receive itself: a blocking <c>recvmmsg</c> with <c>MSG_WAITFORONE</c> under
+    /// the socket's receive timeout, rather than a <c>poll</c> first. An idle-to-busy wake-up thus
+    /// costs two system calls (this and the <c>sendmmsg</c> of the answers), not three.
+    /// </remarks>
+    public override int Receive(TimeSpan wait)
     {
         _received = 0;
+        int flags = MessageDontWait;
+        if (wait > TimeSpan.Zero)
+        {
+            int step = 1;
+            foreach (int milliseconds in TimeoutSteps)
+            {
+                if (milliseconds <= wait.TotalMilliseconds)
+                {
+                    step = milliseconds;
+                    break;
+                }
+            }
+
+            if (step != _receiveTimeoutMilliseconds)
+            {
+                _socket.ReceiveTimeout = step;
+                _receiveTimeoutMilliseconds = step;
+            }
+
+            flags = MessageWaitForOne;
+        }
+
         for (int attempt = 0; attempt < 3; attempt++)
         {
             _receive.PrepareToReceive();
-            int count = ReceiveMessages(_socket.SafeHandle, _receive.Messages, Capacity, MessageDontWait, 0);
+            int count = ReceiveMessages(_socket.SafeHandle, _receive.Messages, Capacity, flags, 0);
             if (count >= 0)
             {
                 for (int i = 0; i < count; i++)
@@ -64,7 +100,7 @@ internal sealed partial class MultiMessageBatch : DatagramBatch
 
             if (Marshal.GetLastPInvokeError() == ErrorWouldBlock)
             {
-                return 0;
+                return 0; // nothing waiting, or the receive timeout ran out
             }
 
             // An ICMP error for an earlier send (ECONNREFUSED...), now reported and cleared, or a
