@@ -66,7 +66,6 @@ cgroup_for() { # NAME PID: prints the group's directory
     local dir
     if [ -f /sys/fs/cgroup/cgroup.controllers ]; then dir=/sys/fs/cgroup/anonbench-$$-$1; else dir=/sys/fs/cgroup/cpuacct/anonbench-$$-$1; fi
     mkdir -p "$dir" && echo "$2" > "$dir/cgroup.procs"
-    cgroups+=("$dir")
     echo "$dir"
 }
 cpu_us() { if [ -f "$1/cpu.stat" ]; then awk '/^usage_usec/ {print $2}' "$1/cpu.stat"; else echo $(( $(cat "$1/cpuacct.usage") / 1000 )); fi; }
@@ -132,6 +131,7 @@ stat() { sort -n | awk '{v[NR]=$1} END {if (NR == 0) {print "- -"} else {printf 
 start_servers
 export ours_port tftp_port coap_port
 declare -A group=([ours]=$(cgroup_for ours "$ours_pid") [tftp]=$(cgroup_for tftp "$tftp_pid") [coap]=$(cgroup_for coap "$coap_pid"))
+cgroups+=("${group[@]}") # for the clean-up (cgroup_for runs in a subshell)
 declare -A median p95 seq200 conc50 cpu50
 for program in ours tftp coap; do
     read -r median[$program] p95[$program] < <(single "$program" | stat)
