@@ -3,7 +3,7 @@
 # when they are missing, then runs every test project with `dotnet test` (arguments pass through).
 #   dumpcap, tshark   tshark       the Wireshark dissector decodes a captured transfer
 #   nginx (stream)    nginx, libnginx-mod-stream   a fleet of gateways behind nginx's UDP proxy
-#   chromium          chromium     the gateway's status page, rendered headless
+#   chromium, a font  chromium, fonts-dejavu-core   the gateway's status page, rendered headless
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,8 @@ command -v dumpcap >/dev/null 2>&1 || missing+=(tshark)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
 [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || missing+=(libnginx-mod-stream)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# The status page's screenshot check needs text drawn: at least one font (chromium only recommends one).
+[ -n "$(fc-list 2>/dev/null)" ] || missing+=(fontconfig fonts-dejavu-core)
 
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ]; then sudo=(); elif sudo -n true 2>/dev/null; then sudo=(sudo -n); else sudo=(none); fi

@@ -87,9 +87,10 @@ public sealed class ClientSession : IDisposable
         }
 
         ReadOnlySpan<byte> datagram = _receiveBuffer.AsSpan(0, length);
+        TimeSpan now = _clock.Now;
         _log.Packet(PacketDirection.Receive, datagram);
-        Recorder?.Record(PacketDirection.Receive, datagram, _clock.Now);
-        int answer = connection.HandleDatagram(datagram, _clock.Now, _sendBuffer);
+        Recorder?.Record(PacketDirection.Receive, datagram, now);
+        int answer = connection.HandleDatagram(datagram, now, _sendBuffer);
         if (answer > 0)
         {
             Send(_sendBuffer.AsSpan(0, answer));

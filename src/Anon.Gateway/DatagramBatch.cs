@@ -13,7 +13,7 @@ namespace Anon.Gateway;
 /// for each datagram, write its answer into <see cref="NextAnswer"/> and <see cref="QueueAnswer"/>
 /// it; then <see cref="Flush"/>. Single-threaded, like the loop that owns it.
 /// </remarks>
-internal abstract class DatagramBatch : IDisposable
+internal abstract class DatagramBatch
 {
     /// <summary>Datagrams taken per batch; then the loop looks at its timers again.</summary>
     public const int Capacity = 64;
@@ -47,10 +47,6 @@ internal abstract class DatagramBatch : IDisposable
 
     /// <summary>Sends every queued answer; returns how many could not be sent (the peer's retransmission covers them).</summary>
     public abstract int Flush();
-
-    public virtual void Dispose()
-    {
-    }
 }
 
 /// <summary>The portable batch: <c>ReceiveFrom</c> and <c>SendTo</c>, one datagram a call.</summary>

@@ -124,11 +124,7 @@ public sealed class GatewayServer : IDisposable
         summary.Report(_log, _sendErrors, _notAllowed, _endpoint.SharedRoundTripEstimate);
     }
 
-    public void Dispose()
-    {
-        _batch.Dispose();
-        _socket.Dispose();
-    }
+    public void Dispose() => _socket.Dispose();
 
     /// <summary>Waits up to <paramref name="wait"/> for datagrams, handles each, and sends the answers together.</summary>
     private void ReceiveBatchOfDatagrams(TimeSpan wait)

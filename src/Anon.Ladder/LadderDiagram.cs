@@ -170,7 +170,11 @@ public sealed class LadderDiagram
             next.Done = true;
             if (next.Direction == PacketDirection.Send)
             {
-                arrows.Add(new LadderArrow(next.Side, next.Header) { Lost = next.Partner is null });
+                // Drawn here unless contradicting logs forced its receipt ahead of it, which drew it then.
+                if (next.Partner is not { Done: true })
+                {
+                    arrows.Add(new LadderArrow(next.Side, next.Header) { Lost = next.Partner is null });
+                }
             }
             else if (next.Partner is null || !next.Partner.Done)
             {

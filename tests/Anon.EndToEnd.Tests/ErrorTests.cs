@@ -45,7 +45,7 @@ public sealed class ErrorTests(WebFixture web) : IClassFixture<WebFixture>, IDis
     [Fact]
     public async Task The_gateway_reports_an_unreachable_web_server()
     {
-        int closedPort = FreeTcpPort();
+        int closedPort = Expect.FreeTcpPort();
         ProcessResult result = await Gateway("-p", "0", "-l", _scratch.PathOf("g.log"), "-w", $"http://127.0.0.1:{closedPort}/page");
 
         AssertFailure(result, Unavailable, $"cannot download http://127.0.0.1:{closedPort}/page");
@@ -191,12 +191,5 @@ public sealed class ErrorTests(WebFixture web) : IClassFixture<WebFixture>, IDis
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         port = ((IPEndPoint)socket.LocalEndPoint!).Port;
         return socket;
-    }
-
-    private static int FreeTcpPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -51,7 +51,7 @@ public sealed class HostileTrafficTests(WebFixture web, ITestOutputHelper output
         var gatewayAddress = new IPEndPoint(IPAddress.Loopback, gateway.Port);
 
         // Ten clients complete the handshake, take the first segment and never acknowledge it.
-        Socket[] stalled = Enumerable.Range(0, 10).Select(_ => StallAfterFirstSegment(gatewayAddress)).ToArray();
+        Socket[] stalled = Enumerable.Range(0, 10).Select(_ => Expect.StallAfterFirstSegment(gatewayAddress)).ToArray();
 
         // Three real clients are killed while a lossy relay keeps their transfers going slowly.
         await using (var relay = new LossyRelay(gatewayAddress, loss: 0.6, seed: 3))
@@ -182,24 +182,6 @@ public sealed class HostileTrafficTests(WebFixture web, ITestOutputHelper output
         }
 
         return sent;
-    }
-
-    /// <summary>A client of our own that handshakes, takes the first segment and then falls silent.</summary>
-    private static Socket StallAfterFirstSegment(IPEndPoint gateway)
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = 5000 };
-        socket.Connect(gateway);
-        byte[] packet = new byte[Anon.Protocol.Segments.MaxDatagram];
-        uint isn = (uint)Random.Shared.Next();
-        new Anon.Protocol.SegmentHeader(new(isn), default, Anon.Protocol.SegmentFlags.Syn).WriteTo(packet);
-        socket.Send(packet.AsSpan(0, 12));
-        socket.Receive(packet);
-        Assert.True(Anon.Protocol.SegmentHeader.TryRead(packet, out var synAck));
-        new Anon.Protocol.SegmentHeader(new(isn + 1), synAck.Sequence + 1, Anon.Protocol.SegmentFlags.Ack).WriteTo(packet);
-        socket.Send(packet.AsSpan(0, 12));
-        int length = socket.Receive(packet);
-        Assert.Equal(Anon.Protocol.Segments.MaxDatagram, length);
-        return socket;
     }
 
     private async Task WaitForLog(GatewayProcess gateway, string text, int atLeast, TimeSpan timeout)

@@ -60,6 +60,33 @@ internal static partial class Expect
         return ((System.Net.IPEndPoint)socket.LocalEndPoint!).Port;
     }
 
+    /// <summary>A TCP port free on this machine a moment ago.</summary>
+    public static int FreeTcpPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>A client of our own that handshakes, takes the first segment and then falls silent, holding its connection open.</summary>
+    public static System.Net.Sockets.Socket StallAfterFirstSegment(System.Net.IPEndPoint gateway)
+    {
+        var socket = new System.Net.Sockets.Socket(
+            System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp) { ReceiveTimeout = 5000 };
+        socket.Connect(gateway);
+        byte[] packet = new byte[Anon.Protocol.Segments.MaxDatagram];
+        uint isn = (uint)Random.Shared.Next();
+        new Anon.Protocol.SegmentHeader(new(isn), default, Anon.Protocol.SegmentFlags.Syn).WriteTo(packet);
+        socket.Send(packet.AsSpan(0, 12));
+        socket.Receive(packet);
+        Assert.True(Anon.Protocol.SegmentHeader.TryRead(packet, out var synAck));
+        new Anon.Protocol.SegmentHeader(new(isn + 1), synAck.Sequence + 1, Anon.Protocol.SegmentFlags.Ack).WriteTo(packet);
+        socket.Send(packet.AsSpan(0, 12));
+        int length = socket.Receive(packet);
+        Assert.Equal(Anon.Protocol.Segments.MaxDatagram, length);
+        return socket;
+    }
+
     public static void NoStackTrace(ProcessResult result) =>
         Assert.DoesNotContain("   at ", result.Error + result.Output, StringComparison.Ordinal);
 

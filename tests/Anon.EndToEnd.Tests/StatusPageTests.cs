@@ -18,7 +18,7 @@ public sealed class StatusPageTests(WebFixture web, ITestOutputHelper output) : 
     public async Task The_page_shows_the_live_figures_in_chromium_and_refreshes_itself()
     {
         string chromium = Repository.Tool("chromium", "chromium");
-        int statusPort = FreeTcpPort();
+        int statusPort = Expect.FreeTcpPort();
         await using GatewayProcess gateway = await GatewayProcess.StartAsync(
             web.LightOn, _scratch.PathOf("gateway.log"), "--status", $"127.0.0.1:{statusPort}");
         var status = new Uri($"http://127.0.0.1:{statusPort}/");
@@ -68,19 +68,12 @@ public sealed class StatusPageTests(WebFixture web, ITestOutputHelper output) : 
     [Fact]
     public async Task The_page_lists_an_open_connection_with_its_client_address()
     {
-        int statusPort = FreeTcpPort();
+        int statusPort = Expect.FreeTcpPort();
         await using GatewayProcess gateway = await GatewayProcess.StartAsync(
             web.LightOn, _scratch.PathOf("gateway.log"), "--status", $"127.0.0.1:{statusPort}");
 
         // A client that completes the handshake and then stays silent holds a connection open.
-        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        client.Connect(IPAddress.Loopback, gateway.Port);
-        client.Send(Header(1000, 0, 0x2)); // SYN
-        byte[] answer = new byte[600];
-        client.ReceiveTimeout = 5000;
-        client.Receive(answer);
-        uint gatewayIsn = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(answer);
-        client.Send(Header(1001, gatewayIsn + 1, 0x4)); // the handshake ACK
+        using Socket client = Expect.StallAfterFirstSegment(new IPEndPoint(IPAddress.Loopback, gateway.Port));
         string clientAddress = client.LocalEndPoint!.ToString()!;
 
         using HttpClient http = new();
@@ -140,20 +133,4 @@ public sealed class StatusPageTests(WebFixture web, ITestOutputHelper output) : 
             "([selector, text]) => document.querySelector(selector)?.textContent === text",
             new[] { selector, text },
             new() { Timeout = (float)PageWait.TotalMilliseconds });
-
-    private static int FreeTcpPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static byte[] Header(uint sequence, uint acknowledgment, uint flags)
-    {
-        byte[] header = new byte[12];
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(header, sequence);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(4), acknowledgment);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(8), flags);
-        return header;
-    }
 }

@@ -30,7 +30,7 @@ public sealed class DatagramBatchTests
         IPAddress loopback = family == AddressFamily.InterNetwork ? IPAddress.Loopback : IPAddress.IPv6Loopback;
         using var server = new Socket(family, SocketType.Dgram, ProtocolType.Udp);
         server.Bind(new IPEndPoint(loopback, 0));
-        using DatagramBatch batch = kind == "mmsg" ? new MultiMessageBatch(server) : new SocketBatch(server);
+        DatagramBatch batch = kind == "mmsg" ? new MultiMessageBatch(server) : new SocketBatch(server);
         Socket[] clients = [.. Enumerable.Range(0, 3).Select(_ => new Socket(family, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = 5000 })];
         try
         {
@@ -103,7 +103,7 @@ public sealed class DatagramBatchTests
     {
         using var server = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         server.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        using DatagramBatch batch = DatagramBatch.Create(server);
+        DatagramBatch batch = DatagramBatch.Create(server);
 
         Assert.Equal(0, batch.Receive(TimeSpan.Zero));
         Assert.Equal(0, batch.Receive(TimeSpan.FromMilliseconds(30)));

@@ -85,6 +85,19 @@ public class LadderDiagramTests
     }
 
     [Fact]
+    public void Logs_that_contradict_each_other_still_draw_each_datagram_once()
+    {
+        // The client's log has the SYN|ACK arrive before its own SYN left: no order fits both logs.
+        string[] client = ["RECV 100 12346 ACK SYN", "SEND 12345 0 SYN"];
+        string[] gateway = ["RECV 12345 0 SYN", "SEND 100 12346 ACK SYN"];
+
+        LadderDiagram diagram = LadderDiagram.FromLogs(client, gateway);
+
+        Assert.Equal(["ACK|SYN seq=100 ack=12346", "SYN seq=12345 ack=0"], diagram.Arrows.Select(arrow => arrow.Label));
+        Assert.DoesNotContain(diagram.Arrows, arrow => arrow.Lost);
+    }
+
+    [Fact]
     public void An_empty_page_is_one_fin_without_payload()
     {
         string[] log = ["SEND 1 0 SYN", "RECV 9 2 ACK SYN", "SEND 2 10 ACK", "RECV 10 3 ACK FIN", "SEND 3 10 ACK FIN"];

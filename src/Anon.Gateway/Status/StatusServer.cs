@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using Anon.Io;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -52,7 +51,7 @@ public sealed class StatusServer : IAsyncDisposable
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (IOException e) when (e.InnerException is SocketException || e.Message.Contains("address", StringComparison.OrdinalIgnoreCase))
+        catch (IOException e) // Kestrel's "failed to bind": the port is taken, or the address is not this machine's
         {
             await app.DisposeAsync().ConfigureAwait(false);
             throw new CommandFailedException(ExitCodes.Unavailable, $"cannot serve the status page on {endPoint}: {e.Message}", e);
