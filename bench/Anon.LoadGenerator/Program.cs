@@ -17,6 +17,10 @@ var targetOption = new Option<IPEndPoint?>("--target")
         ? target
         : throw new FormatException($"--target: '{result.Tokens[0].Value}' is not ADDRESS:PORT"),
 };
+var asyncOption = new Option<bool>("--async-sockets")
+{
+    Description = "A socket per session with async receives, even where one thread with batched system calls could run them all (a gateway on IPv4 loopback, on Linux).",
+};
 var floorRuns = new Option<int>("--runs") { Description = "Sets of round trips to time.", DefaultValueFactory = _ => 200 };
 var floor = new Command("floor", $"The network's floor: {PingPong.RoundTrips} round trips of 12 and 524 bytes over loopback, timed.") { floorRuns };
 floor.SetAction(parsed =>
@@ -47,17 +51,18 @@ hold.SetAction(async (parsed, cancel) =>
     Directory.Delete(work, recursive: true);
     return 0;
 });
-var root = new RootCommand("anon-load: concurrent transfers of the 13,112-byte page against one gateway on loopback.") { sessionsOption, secondsOption, targetOption, floor, hold };
+var root = new RootCommand("anon-load: concurrent transfers of the 13,112-byte page against one gateway on loopback.") { sessionsOption, secondsOption, targetOption, asyncOption, floor, hold };
 root.SetAction(async (parsed, cancel) =>
 {
     int sessions = parsed.GetValue(sessionsOption);
     TimeSpan duration = TimeSpan.FromSeconds(parsed.GetValue(secondsOption));
-    int pageLength = (int)new FileInfo(Path.Combine(Programs.FixturesDirectory, "LIGHTON_COMMAND")).Length;
+    byte[] page = File.ReadAllBytes(Path.Combine(Programs.FixturesDirectory, "LIGHTON_COMMAND"));
     var options = new ClientOptions { IdleTimeout = TimeSpan.FromSeconds(10) };
+    bool asyncSockets = parsed.GetValue(asyncOption);
     if (parsed.GetValue(targetOption) is IPEndPoint target)
     {
-        Recorder remote = await RunSessionsAsync(target, sessions, duration, options, pageLength);
-        Console.WriteLine(remote.Report(sessions, pageLength));
+        Recorder remote = await RunSessionsAsync(target, sessions, duration, options, page, asyncSockets);
+        Console.WriteLine(remote.Report(sessions));
         return remote.Failures == 0 ? 0 : 1;
     }
 
@@ -68,12 +73,12 @@ root.SetAction(async (parsed, cancel) =>
         new Uri(web.BaseAddress, "LIGHTON_COMMAND"), Path.Combine(work, "gateway.log"), "--max-connection-rate", "0");
 
     (double cpuBefore, _) = ProcessFigures(gateway.ProcessId);
-    Recorder recorder = await RunSessionsAsync(new IPEndPoint(IPAddress.Loopback, gateway.Port), sessions, duration, options, pageLength);
+    Recorder recorder = await RunSessionsAsync(new IPEndPoint(IPAddress.Loopback, gateway.Port), sessions, duration, options, page, asyncSockets);
     (double cpuAfter, long peakKiB) = ProcessFigures(gateway.ProcessId);
     await gateway.StopAsync();
 
     double cpuPerTransfer = (cpuAfter - cpuBefore) / Math.Max(1, recorder.Transfers) * 1000;
-    Console.WriteLine(recorder.Report(sessions, pageLength));
+    Console.WriteLine(recorder.Report(sessions));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
         gateway CPU          {cpuAfter - cpuBefore:0.00} s, {cpuPerTransfer:0.000} ms per transfer
         gateway peak RSS     {peakKiB / 1024.0:0.0} MiB
@@ -83,12 +88,23 @@ root.SetAction(async (parsed, cancel) =>
 });
 return await root.Parse(args).InvokeAsync();
 
-static async Task<Recorder> RunSessionsAsync(IPEndPoint target, int sessions, TimeSpan duration, ClientOptions options, int pageLength)
+static async Task<Recorder> RunSessionsAsync(IPEndPoint target, int sessions, TimeSpan duration, ClientOptions options, byte[] page, bool asyncSockets)
 {
-    var recorder = new Recorder();
-    using var stop = new CancellationTokenSource(duration);
-    recorder.Start();
-    await Task.WhenAll(Enumerable.Range(0, sessions).Select(_ => Task.Run(() => new Session(target, options, pageLength, recorder).RunAsync(stop.Token))));
+    var recorder = new Recorder(page);
+    if (!asyncSockets && BatchedSessions.CanReach(target))
+    {
+        recorder.Engine = "one thread, one socket, recvmmsg/sendmmsg, a 127.x.y.z source address per transfer";
+        recorder.Start();
+        await Task.Factory.StartNew(() => BatchedSessions.Run(target, sessions, duration, options, recorder), TaskCreationOptions.LongRunning);
+    }
+    else
+    {
+        recorder.Engine = "a socket per session, async receives";
+        using var stop = new CancellationTokenSource(duration);
+        recorder.Start();
+        await Task.WhenAll(Enumerable.Range(0, sessions).Select(_ => Task.Run(() => new Session(target, options, recorder).RunAsync(stop.Token))));
+    }
+
     recorder.Stop();
     return recorder;
 }

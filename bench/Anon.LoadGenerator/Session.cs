@@ -7,7 +7,7 @@ using Anon.Protocol;
 namespace Anon.LoadGenerator;
 
 /// <summary>One client that fetches the page again and again over its own socket, recording each transfer.</summary>
-internal sealed class Session(IPEndPoint gateway, ClientOptions options, int expectedLength, Recorder recorder)
+internal sealed class Session(IPEndPoint gateway, ClientOptions options, Recorder recorder)
 {
     private readonly byte[] _receive = new byte[Segments.MaxDatagram + 64];
     private readonly byte[] _send = new byte[Segments.MaxDatagram];
@@ -77,14 +77,13 @@ internal sealed class Session(IPEndPoint gateway, ClientOptions options, int exp
                 return;
             }
 
-            bool ok = connection.IsComplete && connection.Content.Length == expectedLength;
-            recorder.Add(clock.Elapsed - started, ok, connection.Statistics.Retransmissions);
+            recorder.Add(clock.Elapsed - started, connection);
         }
     }
 }
 
-/// <summary>Transfer times and outcomes from all sessions.</summary>
-internal sealed class Recorder
+/// <summary>Transfer times and outcomes from all sessions; a transfer counts when its content is the page, byte for byte.</summary>
+internal sealed class Recorder(ReadOnlyMemory<byte> page)
 {
     private readonly Lock _lock = new();
     private readonly List<double> _milliseconds = [];
@@ -92,10 +91,15 @@ internal sealed class Recorder
 
     public int Failures { get; private set; }
 
+    /// <summary>How the sessions were run, for the report.</summary>
+    public string Engine { get; set; } = "";
+
     public long ClientRetransmissions { get; private set; }
 
-    public void Add(TimeSpan elapsed, bool ok, long retransmissions)
+    public void Add(TimeSpan elapsed, ClientConnection connection)
     {
+        bool ok = connection.IsComplete && connection.Content.Span.SequenceEqual(page.Span);
+        long retransmissions = connection.Statistics.Retransmissions;
         lock (_lock)
         {
             if (ok)
@@ -127,7 +131,7 @@ internal sealed class Recorder
     public void Stop() => _clock.Stop();
 
     /// <summary>Transfers/s, transfer times and retransmissions, one figure a line.</summary>
-    public string Report(int sessions, int pageLength)
+    public string Report(int sessions)
     {
         double[] times;
         lock (_lock)
@@ -136,7 +140,8 @@ internal sealed class Recorder
         }
 
         return string.Create(CultureInfo.InvariantCulture, $"""
-            sessions {sessions}, {_clock.Elapsed.TotalSeconds:0.0} s: {times.Length} transfers of {pageLength} bytes, {Failures} failed
+            sessions {sessions}, {_clock.Elapsed.TotalSeconds:0.0} s: {times.Length} transfers of {page.Length} bytes, {Failures} failed
+            engine               {Engine}
             transfers/s          {times.Length / _clock.Elapsed.TotalSeconds:0}
             transfer time (ms)   p50 {Percentile(times, 0.50):0.00}  p99 {Percentile(times, 0.99):0.00}  max {(times.Length > 0 ? times[^1] : double.NaN):0.00}
             client retransmissions {ClientRetransmissions}

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Anon.Io;
 
 namespace Anon.Gateway;
 
@@ -9,23 +10,11 @@ namespace Anon.Gateway;
 /// each way, where the portable path makes three calls a datagram (poll, receive, send). On a
 /// loaded gateway the system calls are most of the cost of a datagram (docs/PERFORMANCE.md).
 /// </summary>
-/// <remarks>
-/// The message headers, I/O vectors, address and data buffers live in pinned arrays (the pinned
-/// object heap) allocated once, so their addresses can be handed to the kernel at every call.
-/// The layouts are those of <c>&lt;sys/socket.h&gt;</c>; <see cref="nint"/> fields give the right
-/// sizes and padding on 64-bit and 32-bit Linux alike.
-/// </remarks>
-internal sealed partial class MultiMessageBatch : DatagramBatch
+internal sealed class MultiMessageBatch : DatagramBatch
 {
-    private const int MessageDontWait = 0x40;      // MSG_DONTWAIT
-    private const int MessageWaitForOne = 0x10000; // MSG_WAITFORONE: block for the first datagram only
-    private const int ErrorWouldBlock = 11;   // EAGAIN, also EWOULDBLOCK on Linux
-    private const int ErrorInterrupted = 4;   // EINTR
-    private const int NameSlotSize = 128;     // sizeof(struct sockaddr_storage)
-
     private readonly Socket _socket;
-    private readonly Batch _receive = new(ReceiveSlotSize);
-    private readonly Batch _send = new(Anon.Protocol.Segments.MaxDatagram);
+    private readonly MessageBatch _receive = new(Capacity, ReceiveSlotSize);
+    private readonly MessageBatch _send = new(Capacity, Anon.Protocol.Segments.MaxDatagram);
     private readonly SocketAddress[] _sources = new SocketAddress[Capacity];
     private int _received;
     private int _queued;
@@ -57,7 +46,7 @@ internal sealed partial class MultiMessageBatch : DatagramBatch
     public override int Receive(TimeSpan wait)
     {
         _received = 0;
-        int flags = MessageDontWait;
+        int flags = MessageBatch.DontWait;
         if (wait > TimeSpan.Zero)
         {
             int step = 1;
@@ -76,20 +65,18 @@ internal sealed partial class MultiMessageBatch : DatagramBatch
                 _receiveTimeoutMilliseconds = step;
             }
 
-            flags = MessageWaitForOne;
+            flags = MessageBatch.WaitForOne;
         }
 
         for (int attempt = 0; attempt < 3; attempt++)
         {
-            _receive.PrepareToReceive();
-            int count = ReceiveMessages(_socket.SafeHandle, _receive.Messages, Capacity, flags, 0);
+            int count = _receive.Receive(_socket.SafeHandle, flags);
             if (count >= 0)
             {
                 for (int i = 0; i < count; i++)
                 {
-                    ref MultiMessageHeader message = ref _receive.Message(i);
                     SocketAddress source = _sources[i];
-                    int nameLength = (int)Math.Min(message.Header.NameLength, (uint)source.Buffer.Length);
+                    int nameLength = Math.Min(_receive.NameLength(i), source.Buffer.Length);
                     _receive.Name(i)[..nameLength].CopyTo(source.Buffer.Span);
                     source.Size = nameLength;
                 }
@@ -98,7 +85,7 @@ internal sealed partial class MultiMessageBatch : DatagramBatch
                 return count;
             }
 
-            if (Marshal.GetLastPInvokeError() == ErrorWouldBlock)
+            if (Marshal.GetLastPInvokeError() == MessageBatch.ErrorWouldBlock)
             {
                 return 0; // nothing waiting, or the receive timeout ran out
             }
@@ -113,7 +100,7 @@ internal sealed partial class MultiMessageBatch : DatagramBatch
     public override ReadOnlySpan<byte> Datagram(int index)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, _received);
-        return _receive.Data(index)[..(int)Math.Min(_receive.Message(index).Length, (uint)ReceiveSlotSize)];
+        return _receive.Data(index)[.._receive.ReceivedLength(index)];
     }
 
     public override SocketAddress Source(int index)
@@ -135,12 +122,12 @@ internal sealed partial class MultiMessageBatch : DatagramBatch
         int next = 0;
         while (next < _queued)
         {
-            int sent = SendMessages(_socket.SafeHandle, _send.Messages + (next * Marshal.SizeOf<MultiMessageHeader>()), (uint)(_queued - next), MessageDontWait);
+            int sent = _send.Send(_socket.SafeHandle, next, _queued - next, MessageBatch.DontWait);
             if (sent > 0)
             {
                 next += sent;
             }
-            else if (sent < 0 && Marshal.GetLastPInvokeError() == ErrorInterrupted)
+            else if (sent < 0 && Marshal.GetLastPInvokeError() == MessageBatch.ErrorInterrupted)
             {
                 continue;
             }
@@ -154,85 +141,5 @@ internal sealed partial class MultiMessageBatch : DatagramBatch
 
         _queued = 0;
         return failed;
-    }
-
-    [LibraryImport("libc", EntryPoint = "recvmmsg", SetLastError = true)]
-    private static partial int ReceiveMessages(SafeSocketHandle socket, nint messages, uint count, int flags, nint timeout);
-
-    [LibraryImport("libc", EntryPoint = "sendmmsg", SetLastError = true)]
-    private static partial int SendMessages(SafeSocketHandle socket, nint messages, uint count, int flags);
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct IoVector
-    {
-        public nint Base;
-        public nuint Length;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct MessageHeader
-    {
-        public nint Name;
-        public uint NameLength;
-        public nint IoVectors;
-        public nuint IoVectorCount;
-        public nint Control;
-        public nuint ControlLength;
-        public int Flags;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct MultiMessageHeader
-    {
-        public MessageHeader Header;
-        public uint Length;
-    }
-
-    /// <summary>Capacity message headers, each with one I/O vector over its own data slot and an address slot.</summary>
-    private sealed class Batch
-    {
-        private readonly int _slotSize;
-        private readonly MultiMessageHeader[] _messages = GC.AllocateArray<MultiMessageHeader>(Capacity, pinned: true);
-        private readonly IoVector[] _vectors = GC.AllocateArray<IoVector>(Capacity, pinned: true);
-        private readonly byte[] _data;
-        private readonly byte[] _names = GC.AllocateArray<byte>(Capacity * NameSlotSize, pinned: true);
-
-        public Batch(int slotSize)
-        {
-            _slotSize = slotSize;
-            _data = GC.AllocateArray<byte>(Capacity * slotSize, pinned: true);
-            for (int i = 0; i < Capacity; i++)
-            {
-                _vectors[i].Base = Marshal.UnsafeAddrOfPinnedArrayElement(_data, i * slotSize);
-                _messages[i].Header.IoVectors = Marshal.UnsafeAddrOfPinnedArrayElement(_vectors, i);
-                _messages[i].Header.IoVectorCount = 1;
-                _messages[i].Header.Name = Marshal.UnsafeAddrOfPinnedArrayElement(_names, i * NameSlotSize);
-            }
-        }
-
-        public nint Messages => Marshal.UnsafeAddrOfPinnedArrayElement(_messages, 0);
-
-        public ref MultiMessageHeader Message(int index) => ref _messages[index];
-
-        public Span<byte> Data(int index) => _data.AsSpan(index * _slotSize, _slotSize);
-
-        public Span<byte> Name(int index) => _names.AsSpan(index * NameSlotSize, NameSlotSize);
-
-        /// <summary>Before a receive: every slot whole again (the kernel shortens the lengths it fills in).</summary>
-        public void PrepareToReceive()
-        {
-            for (int i = 0; i < Capacity; i++)
-            {
-                SetSlot(i, NameSlotSize, _slotSize);
-            }
-        }
-
-        public void SetSlot(int index, int nameLength, int dataLength)
-        {
-            _vectors[index].Length = (nuint)dataLength;
-            _messages[index].Header.NameLength = (uint)nameLength;
-            _messages[index].Header.Flags = 0;
-            _messages[index].Length = 0;
-        }
     }
 }

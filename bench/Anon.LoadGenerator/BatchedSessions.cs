@@ -1,0 +1,271 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Anon.Io;
+using Anon.Protocol;
+
+namespace Anon.LoadGenerator;
+
+/// <summary>
+/// Every session on one thread and one socket, for a gateway on this machine's IPv4 loopback:
+/// each transfer is its own client at an address of its own in 127.0.0.0/8 (the whole block is
+/// this machine's), chosen per datagram with <c>IP_PKTINFO</c>, and the datagrams of all sessions
+/// go in batches: one <c>sendmmsg</c> and one <c>recvmmsg</c> system call each way per turn.
+/// </summary>
+/// <remarks>
+/// The gateway sees what it would see from that many devices: a new address for every transfer,
+/// answered through its ordinary path. The generator's own cost per datagram drops to a share of
+/// two system calls, so that on a 2-core machine the cores go to the gateway being measured; a
+/// socket per session with async receives cost three times the gateway's CPU (docs/PERFORMANCE.md).
+/// </remarks>
+internal sealed class BatchedSessions : IDisposable
+{
+    private const int ProtocolIp = 0;     // IPPROTO_IP
+    private const int PacketInfo = 8;     // IP_PKTINFO
+    private const int ControlHeaderSize = 16; // sizeof(struct cmsghdr) on 64-bit Linux
+    private const int PacketInfoSize = 12;    // sizeof(struct in_pktinfo)
+    private const int ControlSlotSize = 32;   // CMSG_SPACE(sizeof(struct in_pktinfo))
+
+    private readonly Socket _socket;
+    private readonly SocketAddress _gateway;
+    private readonly ClientOptions _options;
+    private readonly Recorder _recorder;
+    private readonly Transfer[] _sessions;
+    private readonly Dictionary<uint, int> _sessionByAddress = [];
+    private readonly MessageBatch _receive;
+    private readonly MessageBatch _send;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private int _queued;
+    private uint _nextAddress;
+    private int _receiveTimeoutMilliseconds = -1;
+
+    private BatchedSessions(IPEndPoint gateway, int sessions, ClientOptions options, Recorder recorder)
+    {
+        _options = options;
+        _recorder = recorder;
+        _gateway = gateway.Serialize();
+        _sessions = new Transfer[sessions];
+        // Each session has at most a datagram or two out at a time; room for all of them and more.
+        int capacity = Math.Clamp(sessions * 2, 16, 1024);
+        _receive = new MessageBatch(capacity, Segments.MaxDatagram + 64, ControlSlotSize);
+        _send = new MessageBatch(capacity, Segments.MaxDatagram, ControlSlotSize);
+        _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        _socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.PacketInformation, true);
+        _socket.ReceiveBufferSize = 4 << 20;
+        _socket.Bind(new IPEndPoint(IPAddress.Any, 0));
+    }
+
+    /// <summary>Whether this engine can drive <paramref name="gateway"/>: Linux, and an IPv4 loopback address.</summary>
+    public static bool CanReach(IPEndPoint gateway) =>
+        OperatingSystem.IsLinux() && gateway.AddressFamily == AddressFamily.InterNetwork && IPAddress.IsLoopback(gateway.Address);
+
+    /// <summary>Runs <paramref name="sessions"/> sessions back to back for <paramref name="duration"/>, on the calling thread.</summary>
+    public static void Run(IPEndPoint gateway, int sessions, TimeSpan duration, ClientOptions options, Recorder recorder)
+    {
+        using var engine = new BatchedSessions(gateway, sessions, options, recorder);
+        engine.Run(duration);
+    }
+
+    public void Dispose() => _socket.Dispose();
+
+    private void Run(TimeSpan duration)
+    {
+        TimeSpan end = _clock.Elapsed + duration;
+        for (int i = 0; i < _sessions.Length; i++)
+        {
+            Begin(i, _clock.Elapsed);
+        }
+
+        while (true)
+        {
+            TimeSpan now = _clock.Elapsed;
+            if (now >= end)
+            {
+                Flush(); // the last answers, such as the ACK|FIN of a transfer just counted
+                return; // transfers still in flight are not counted, as with the async sessions
+            }
+
+            TimeSpan next = end;
+            for (int i = 0; i < _sessions.Length; i++)
+            {
+                ClientConnection connection = _sessions[i].Connection;
+                if (connection.PollTimeout() is { } due && due <= now)
+                {
+                    connection.HandleTimeout(now);
+                    Transmit(i);
+                    if (connection.State == ClientState.Failed)
+                    {
+                        Finish(i, now); // gave up: nothing from the gateway for the idle timeout
+                        connection = _sessions[i].Connection;
+                    }
+                }
+
+                if (connection.PollTimeout() is { } later && later < next)
+                {
+                    next = later;
+                }
+            }
+
+            Flush();
+            Receive(next - now);
+        }
+    }
+
+    /// <summary>A new transfer for session <paramref name="index"/>, from the next unused address.</summary>
+    private void Begin(int index, TimeSpan now)
+    {
+        if (_sessions[index].Connection is not null)
+        {
+            _sessionByAddress.Remove(_sessions[index].Address);
+        }
+
+        uint address = NextAddress();
+        var connection = new ClientConnection(new SequenceNumber((uint)Random.Shared.NextInt64(1L << 32)), now, _options);
+        _sessions[index] = new Transfer(connection, address, now);
+        _sessionByAddress[address] = index;
+        Transmit(index);
+    }
+
+    /// <summary>127.1.0.1, 127.1.0.2, …: skips addresses ending in 0 or 255, and never reaches 127.255.255.255.</summary>
+    private uint NextAddress()
+    {
+        do
+        {
+            _nextAddress++;
+        }
+        while ((_nextAddress & 0xFF) is 0 or 0xFF);
+
+        return (127u << 24) | (1u << 16) + (_nextAddress % (254u << 16));
+    }
+
+    private void Transmit(int index)
+    {
+        ref Transfer transfer = ref _sessions[index];
+        while (true)
+        {
+            if (_queued == _send.Capacity)
+            {
+                Flush();
+            }
+
+            if (!transfer.Connection.PollTransmit(_send.Data(_queued), out int length))
+            {
+                break;
+            }
+
+            Queue(transfer.Address, length);
+        }
+    }
+
+    /// <summary>Queues the datagram written into the next send slot, from <paramref name="source"/> to the gateway.</summary>
+    private void Queue(uint source, int length)
+    {
+        _gateway.Buffer.Span[.._gateway.Size].CopyTo(_send.Name(_queued));
+        Span<byte> control = _send.Control(_queued);
+        control.Clear();
+        BinaryPrimitives.WriteInt64LittleEndian(control, ControlHeaderSize + PacketInfoSize); // cmsg_len
+        BinaryPrimitives.WriteInt32LittleEndian(control[8..], ProtocolIp);                    // cmsg_level
+        BinaryPrimitives.WriteInt32LittleEndian(control[12..], PacketInfo);                   // cmsg_type
+        BinaryPrimitives.WriteUInt32BigEndian(control[(ControlHeaderSize + 4)..], source);    // ipi_spec_dst: our source
+        _send.SetSlot(_queued, _gateway.Size, length, ControlSlotSize);
+        _queued++;
+    }
+
+    private void Flush()
+    {
+        int next = 0;
+        while (next < _queued)
+        {
+            int sent = _send.Send(_socket.SafeHandle, next, _queued - next, 0);
+            next += sent > 0 ? sent : 1; // one that cannot go is lost: the session's retransmission covers it
+        }
+
+        _queued = 0;
+    }
+
+    private void Receive(TimeSpan wait)
+    {
+        int flags = MessageBatch.DontWait;
+        if (wait > TimeSpan.Zero)
+        {
+            int milliseconds = Math.Max(1, (int)Math.Ceiling(wait.TotalMilliseconds));
+            if (milliseconds != _receiveTimeoutMilliseconds)
+            {
+                _socket.ReceiveTimeout = milliseconds;
+                _receiveTimeoutMilliseconds = milliseconds;
+            }
+
+            flags = MessageBatch.WaitForOne;
+        }
+
+        int count = _receive.Receive(_socket.SafeHandle, flags);
+        if (count < 0 && Marshal.GetLastPInvokeError() is not (MessageBatch.ErrorWouldBlock or MessageBatch.ErrorInterrupted))
+        {
+            throw new SocketException(Marshal.GetLastPInvokeError());
+        }
+
+        TimeSpan now = _clock.Elapsed;
+        for (int i = 0; i < count; i++)
+        {
+            if (!TryDestination(i, out uint destination) || !_sessionByAddress.TryGetValue(destination, out int index))
+            {
+                continue; // for a transfer already over, such as a retransmitted FIN
+            }
+
+            ref Transfer transfer = ref _sessions[index];
+            if (_queued == _send.Capacity)
+            {
+                Flush();
+            }
+
+            int answer = transfer.Connection.HandleDatagram(_receive.Data(i)[.._receive.ReceivedLength(i)], now, _send.Data(_queued));
+            if (answer > 0)
+            {
+                Queue(transfer.Address, answer);
+            }
+
+            if (transfer.Connection.IsComplete || transfer.Connection.State == ClientState.Failed)
+            {
+                Finish(index, now);
+            }
+        }
+    }
+
+    /// <summary>Records the transfer of session <paramref name="index"/>, which is over, and begins its next.</summary>
+    private void Finish(int index, TimeSpan now)
+    {
+        _recorder.Add(now - _sessions[index].Started, _sessions[index].Connection);
+        Begin(index, now);
+    }
+
+    /// <summary>The address the <paramref name="index"/>-th datagram was sent to, from its <c>IP_PKTINFO</c> (<c>ipi_addr</c>).</summary>
+    private bool TryDestination(int index, out uint address)
+    {
+        ReadOnlySpan<byte> control = _receive.Control(index)[.._receive.ControlLength(index)];
+        while (control.Length >= ControlHeaderSize)
+        {
+            int length = (int)BinaryPrimitives.ReadInt64LittleEndian(control);
+            if (length < ControlHeaderSize || length > control.Length)
+            {
+                break;
+            }
+
+            if (BinaryPrimitives.ReadInt32LittleEndian(control[8..]) == ProtocolIp
+                && BinaryPrimitives.ReadInt32LittleEndian(control[12..]) == PacketInfo
+                && length >= ControlHeaderSize + PacketInfoSize)
+            {
+                address = BinaryPrimitives.ReadUInt32BigEndian(control[(ControlHeaderSize + 8)..]);
+                return true;
+            }
+
+            control = control[((length + 7) & ~7)..];
+        }
+
+        address = 0;
+        return false;
+    }
+
+    private record struct Transfer(ClientConnection Connection, uint Address, TimeSpan Started);
+}
