@@ -15,7 +15,9 @@ public sealed class ClientSession : IDisposable
     private readonly Socket _socket;
     private readonly PacketLog _log;
     private readonly MonotonicClock _clock;
-    private readonly byte[] _receiveBuffer = new byte[65536];
+    // One byte more than the largest datagram of the protocol: a longer one arrives cut to this
+    // length, still too long, and is dropped as such; a 64 KiB buffer would cost start-up time.
+    private readonly byte[] _receiveBuffer = new byte[Segments.MaxDatagram + 1];
     private readonly byte[] _sendBuffer = new byte[Segments.MaxDatagram];
     private SocketError? _lastError;
 

@@ -122,7 +122,8 @@ static int Fetch(
     using PosixSignalRegistration onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
     using PosixSignalRegistration onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 
-    using PacketLog packetLog = PacketLog.Open(logPath);
+    // A one-shot run flushes its log from its own writes: a flush timer would start a thread.
+    using PacketLog packetLog = PacketLog.Open(logPath, flushing: watch is null ? LogFlushing.OnWrite : LogFlushing.Timer);
     try
     {
         OutputFile? output = OutputFile.Create(outputPath); // fails before any traffic if the path is unwritable

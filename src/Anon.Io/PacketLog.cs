@@ -9,9 +9,12 @@ namespace Anon.Io;
 /// lines for everything else (which therefore never begin with RECV or SEND).
 /// </summary>
 /// <remarks>
-/// Lines go into a 64 KiB buffer, written out by a timer every <c>flushInterval</c> and on
-/// <see cref="Dispose"/>: a killed process loses at most that much time of log, and a busy gateway
-/// pays no system call per datagram. A packet line allocates nothing.
+/// Lines go into a buffer, written out every <c>flushInterval</c> and on <see cref="Dispose"/>: a
+/// killed process loses at most that much time of log, and a busy gateway pays no system call per
+/// datagram. A packet line allocates nothing. Long-running programs flush from a timer, so that an
+/// idle gateway's last lines reach the file too; a one-shot client flushes from its own writes
+/// instead (<see cref="LogFlushing.OnWrite"/>): a timer starts a thread, which costs the client
+/// more start-up time than its whole transfer takes on the network.
 /// </remarks>
 public sealed class PacketLog : IDisposable
 {
@@ -21,27 +24,38 @@ public sealed class PacketLog : IDisposable
     private readonly Stream _stream;
     private readonly TimeProvider _time;
     private readonly ITimer? _flushTimer;
+    private readonly TimeSpan _flushOnWriteInterval;
+    private long _lastFlush;
     private bool _disposed;
     private bool _failed;
 
-    private PacketLog(Stream stream, TimeProvider time, TimeSpan flushInterval)
+    private PacketLog(Stream stream, TimeProvider time, TimeSpan flushInterval, LogFlushing flushing)
     {
         _stream = stream;
         _time = time;
-        if (flushInterval > TimeSpan.Zero)
+        _lastFlush = time.GetTimestamp();
+        if (flushInterval > TimeSpan.Zero && flushing == LogFlushing.Timer)
         {
             _flushTimer = time.CreateTimer(_ => Flush(), null, flushInterval, flushInterval);
+        }
+        else if (flushInterval > TimeSpan.Zero)
+        {
+            _flushOnWriteInterval = flushInterval;
         }
     }
 
     /// <summary>Opens (appends to) the log file, creating it if needed.</summary>
+    /// <param name="flushInterval">The longest a line waits in the buffer; zero: until <see cref="Flush"/>, a full buffer or <see cref="Dispose"/>.</param>
+    /// <param name="flushing">What flushes after that interval: a timer (the default), or the next line written.</param>
     /// <exception cref="CommandFailedException">The file cannot be opened for writing.</exception>
-    public static PacketLog Open(string path, TimeProvider? time = null, TimeSpan? flushInterval = null)
+    public static PacketLog Open(string path, TimeProvider? time = null, TimeSpan? flushInterval = null, LogFlushing flushing = LogFlushing.Timer)
     {
         try
         {
-            var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, bufferSize: 64 * 1024);
-            return new PacketLog(stream, time ?? TimeProvider.System, flushInterval ?? DefaultFlushInterval);
+            // A one-shot client writes a few kilobytes in all; a gateway writes on and on.
+            int bufferSize = flushing == LogFlushing.OnWrite ? 4096 : 64 * 1024;
+            var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, bufferSize);
+            return new PacketLog(stream, time ?? TimeProvider.System, flushInterval ?? DefaultFlushInterval, flushing);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
@@ -122,6 +136,12 @@ public sealed class PacketLog : IDisposable
             catch (IOException e)
             {
                 Fail(e);
+                return;
+            }
+
+            if (_flushOnWriteInterval > TimeSpan.Zero && _time.GetElapsedTime(_lastFlush) >= _flushOnWriteInterval)
+            {
+                FlushLocked();
             }
         }
     }
@@ -133,6 +153,7 @@ public sealed class PacketLog : IDisposable
             return;
         }
 
+        _lastFlush = _time.GetTimestamp();
         try
         {
             _stream.Flush();
@@ -152,4 +173,14 @@ public sealed class PacketLog : IDisposable
         _failed = true;
         Console.Error.WriteLine($"cannot write the log any more, continuing without it: {e.Message}");
     }
+}
+
+/// <summary>What writes a <see cref="PacketLog"/>'s buffer out once its flush interval has passed.</summary>
+public enum LogFlushing
+{
+    /// <summary>A timer, whether or not anything is written: for programs that run on and on.</summary>
+    Timer,
+
+    /// <summary>The next line written, on the writer's thread: for a short run that should start no thread.</summary>
+    OnWrite,
 }

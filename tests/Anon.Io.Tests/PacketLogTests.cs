@@ -36,6 +36,23 @@ public sealed class PacketLogTests : IDisposable
     }
 
     [Fact]
+    public void Flushing_on_write_sends_out_the_buffer_with_the_first_line_after_the_interval_and_starts_no_timer()
+    {
+        using PacketLog log = PacketLog.Open(_path, _time, TimeSpan.FromMilliseconds(200), LogFlushing.OnWrite);
+        log.Event("first");
+        _time.Advance(TimeSpan.FromMilliseconds(199));
+        log.Event("second");
+
+        Assert.Equal(0, new FileInfo(_path).Length);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal(0, new FileInfo(_path).Length); // no timer: time alone writes nothing
+        log.Event("third");
+        Assert.Equal(3, ReadShared().Length);
+        log.Event("fourth"); // the interval starts again at that flush
+        Assert.Equal(3, ReadShared().Length);
+    }
+
+    [Fact]
     public void Appends_to_an_existing_log()
     {
         File.WriteAllText(_path, "earlier line\n");
