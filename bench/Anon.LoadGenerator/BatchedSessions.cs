@@ -57,11 +57,15 @@ internal sealed class BatchedSessions : IDisposable
         _socket.Bind(new IPEndPoint(IPAddress.Any, 0));
     }
 
-    /// <summary>Whether this engine can drive <paramref name="gateway"/>: Linux, and an IPv4 loopback address.</summary>
+    /// <summary>
+    /// Whether this engine can drive <paramref name="gateway"/>: 64-bit Linux (the ancillary data
+    /// layout above) and an IPv4 loopback address.
+    /// </summary>
     public static bool CanReach(IPEndPoint gateway) =>
-        OperatingSystem.IsLinux() && gateway.AddressFamily == AddressFamily.InterNetwork && IPAddress.IsLoopback(gateway.Address);
+        OperatingSystem.IsLinux() && Environment.Is64BitProcess
+        && gateway.AddressFamily == AddressFamily.InterNetwork && IPAddress.IsLoopback(gateway.Address);
 
-    /// <summary>Runs <paramref name="sessions"/> sessions back to back for <paramref name="duration"/>, on the calling thread.</summary>
+    /// <summary>Runs <paramref name="sessions"/> sessions, each fetching the page again and again, for <paramref name="duration"/>, on the calling thread.</summary>
     public static void Run(IPEndPoint gateway, int sessions, TimeSpan duration, ClientOptions options, Recorder recorder)
     {
         using var engine = new BatchedSessions(gateway, sessions, options, recorder);
