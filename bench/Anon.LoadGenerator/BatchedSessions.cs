@@ -39,7 +39,7 @@ internal sealed class BatchedSessions : IDisposable
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private int _queued;
     private uint _nextAddress;
-    private int _receiveTimeoutMilliseconds = -1;
+    private readonly SteppedReceiveTimeout _receiveTimeout;
 
     private BatchedSessions(IPEndPoint gateway, int sessions, ClientOptions options, Recorder recorder)
     {
@@ -55,6 +55,7 @@ internal sealed class BatchedSessions : IDisposable
         _socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.PacketInformation, true);
         _socket.ReceiveBufferSize = 4 << 20;
         _socket.Bind(new IPEndPoint(IPAddress.Any, 0));
+        _receiveTimeout = new SteppedReceiveTimeout(_socket);
     }
 
     /// <summary>
@@ -194,13 +195,7 @@ internal sealed class BatchedSessions : IDisposable
         int flags = MessageBatch.DontWait;
         if (wait > TimeSpan.Zero)
         {
-            int milliseconds = Math.Max(1, (int)Math.Ceiling(wait.TotalMilliseconds));
-            if (milliseconds != _receiveTimeoutMilliseconds)
-            {
-                _socket.ReceiveTimeout = milliseconds;
-                _receiveTimeoutMilliseconds = milliseconds;
-            }
-
+            _receiveTimeout.Set(wait);
             flags = MessageBatch.WaitForOne;
         }
 

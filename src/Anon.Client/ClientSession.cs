@@ -20,6 +20,7 @@ public sealed class ClientSession : IDisposable
     private readonly byte[] _receiveBuffer = new byte[Segments.MaxDatagram + 1];
     private readonly byte[] _sendBuffer = new byte[Segments.MaxDatagram];
     private SocketError? _lastError;
+    private readonly SteppedReceiveTimeout _receiveTimeout;
 
     public ClientSession(IPEndPoint gateway, PacketLog log, TimeProvider? time = null)
     {
@@ -27,6 +28,7 @@ public sealed class ClientSession : IDisposable
         _clock = new MonotonicClock(time ?? TimeProvider.System);
         _socket = new Socket(gateway.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         _socket.Connect(gateway);
+        _receiveTimeout = new SteppedReceiveTimeout(_socket);
     }
 
     public TimeSpan Now => _clock.Now;
@@ -56,9 +58,9 @@ public sealed class ClientSession : IDisposable
             }
 
             TimeSpan wait = (connection.PollTimeout() ?? now) - now;
-            if (_socket.Poll(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, SelectMode.SelectRead))
+            if (wait > TimeSpan.Zero)
             {
-                Receive(connection);
+                Receive(connection, wait);
             }
         }
     }
@@ -73,18 +75,25 @@ public sealed class ClientSession : IDisposable
 
     public void Dispose() => _socket.Dispose();
 
-    private void Receive(ClientConnection connection)
+    /// <summary>
+    /// Waits up to about <paramref name="wait"/> for a datagram and handles it. The wait is the
+    /// receive itself, under the socket's receive timeout (SO_RCVTIMEO), rather than a poll first:
+    /// one system call a datagram instead of two, on the path every round trip takes.
+    /// </summary>
+    private void Receive(ClientConnection connection, TimeSpan wait)
     {
-        int length;
-        try
+        _receiveTimeout.Set(wait);
+        int length = _socket.Receive(_receiveBuffer, SocketFlags.None, out SocketError error);
+        if (error is SocketError.TimedOut or SocketError.WouldBlock)
         {
-            length = _socket.Receive(_receiveBuffer, SocketFlags.None);
+            return; // a timer is due, or the next step of the wait
         }
-        catch (SocketException e)
+
+        if (error != SocketError.Success)
         {
             // An ICMP error for our last send, such as port unreachable. The gateway may be
             // restarting: keep trying until the idle timeout, and say so if it comes to that.
-            _lastError = e.SocketErrorCode;
+            _lastError = error;
             return;
         }
 

@@ -18,18 +18,12 @@ internal sealed class MultiMessageBatch : DatagramBatch
     private readonly SocketAddress[] _sources = new SocketAddress[Capacity];
     private int _received;
     private int _queued;
-    private int _receiveTimeoutMilliseconds = -1;
-
-    /// <summary>
-    /// The receive timeouts the socket is set to (SO_RCVTIMEO), in milliseconds: the longest not
-    /// longer than the wait asked for (1 ms for anything shorter). A few steps, so that the option
-    /// is set now and then rather than before every receive.
-    /// </summary>
-    private static readonly int[] TimeoutSteps = [200, 100, 50, 20, 10, 5, 2, 1];
+    private readonly SteppedReceiveTimeout _receiveTimeout;
 
     public MultiMessageBatch(Socket socket)
     {
         _socket = socket;
+        _receiveTimeout = new SteppedReceiveTimeout(socket);
         for (int i = 0; i < Capacity; i++)
         {
             _sources[i] = new SocketAddress(socket.AddressFamily);
@@ -49,22 +43,7 @@ internal sealed class MultiMessageBatch : DatagramBatch
         int flags = MessageBatch.DontWait;
         if (wait > TimeSpan.Zero)
         {
-            int step = 1;
-            foreach (int milliseconds in TimeoutSteps)
-            {
-                if (milliseconds <= wait.TotalMilliseconds)
-                {
-                    step = milliseconds;
-                    break;
-                }
-            }
-
-            if (step != _receiveTimeoutMilliseconds)
-            {
-                _socket.ReceiveTimeout = step;
-                _receiveTimeoutMilliseconds = step;
-            }
-
+            _receiveTimeout.Set(wait);
             flags = MessageBatch.WaitForOne;
         }
 
