@@ -175,7 +175,7 @@ public sealed class GatewayServer : IDisposable
     private void PostStatus(StatusBoard status, TimeSpan now)
     {
         _connectionViews.Clear();
-        _endpoint.CopyConnections(_connectionViews);
+        _endpoint.CopyConnections(_connectionViews, ConnectionsListed);
         GatewayStatistics statistics = _endpoint.Statistics;
         status.PostTraffic(new TrafficStatus(
             status.Now,
@@ -188,7 +188,7 @@ public sealed class GatewayServer : IDisposable
             statistics.DatagramsDropped + _notAllowed,
             statistics.PayloadBytesSent,
             _endpoint.SharedRoundTripEstimate?.Smoothed.TotalMilliseconds,
-            [.. _connectionViews.Take(ConnectionsListed).Select(view => new ConnectionStatus(
+            [.. _connectionViews.Select(view => new ConnectionStatus(
                 Describe(view.Peer),
                 view.BytesAcknowledged,
                 view.ContentLength,

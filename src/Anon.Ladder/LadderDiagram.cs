@@ -178,7 +178,7 @@ public sealed class LadderDiagram
             }
             else if (next.Partner is null || !next.Partner.Done)
             {
-                arrows.Add(new LadderArrow(next.Side == LadderSide.Client ? LadderSide.Gateway : LadderSide.Client, next.Header));
+                arrows.Add(new LadderArrow(Other(next.Side), next.Header));
             }
         }
 

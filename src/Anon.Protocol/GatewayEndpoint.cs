@@ -57,13 +57,14 @@ public sealed class GatewayEndpoint
     public RoundTripEstimate? SharedRoundTripEstimate => _sharedEstimate;
 
     /// <summary>
-    /// Adds a view of every open connection to <paramref name="destination"/>, for a status page.
-    /// Allocates; call it now and then, not per datagram.
+    /// Adds a view of each open connection, at most <paramref name="limit"/> of them, to
+    /// <paramref name="destination"/>, for a status page. Allocates; call it now and then, not per
+    /// datagram. (<see cref="ConnectionCount"/> gives how many are open in all.)
     /// </summary>
-    public void CopyConnections(ICollection<ConnectionView> destination)
+    public void CopyConnections(ICollection<ConnectionView> destination, int limit = int.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        foreach (GatewayConnection connection in _connections.Values)
+        foreach (GatewayConnection connection in _connections.Values.Take(limit))
         {
             destination.Add(new ConnectionView(
                 connection.Peer, connection.OpenedAt, connection.BytesAcknowledged, connection.ContentLength,

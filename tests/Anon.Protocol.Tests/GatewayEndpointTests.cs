@@ -20,6 +20,27 @@ public class GatewayEndpointTests
     }
 
     [Fact]
+    public void Copies_a_view_of_each_open_connection_up_to_the_limit_asked()
+    {
+        GatewayEndpoint gateway = Gateway(Content(1000));
+        for (int port = 40000; port < 40003; port++)
+        {
+            gateway.HandleDatagram(Address(port), Make(12345, 0, Syn), T0, _answer);
+            gateway.HandleDatagram(Address(port), Make(12346, 101, Ack), T0, _answer);
+        }
+
+        var all = new List<ConnectionView>();
+        gateway.CopyConnections(all);
+        var two = new List<ConnectionView>();
+        gateway.CopyConnections(two, limit: 2);
+
+        Assert.Equal(3, gateway.ConnectionCount);
+        Assert.Equal(3, all.Select(view => view.Peer).Distinct().Count());
+        Assert.All(all, view => Assert.Equal((0, 1000, T0), (view.BytesAcknowledged, view.ContentLength, view.OpenedAt)));
+        Assert.Equal(2, two.Count);
+    }
+
+    [Fact]
     public void Sends_no_data_before_a_handshake_ack_that_echoes_its_isn()
     {
         GatewayEndpoint gateway = Gateway(Content(1000));
