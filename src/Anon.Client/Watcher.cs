@@ -54,6 +54,10 @@ internal sealed class Watcher(
                 log.Event($"error: {e.Message}; trying again in {wait.TotalSeconds:0.0} s");
                 Console.Error.WriteLine($"anonclient: {e.Message}; trying again in {wait.TotalSeconds:0.0} s");
             }
+            catch (CommandFailedException) when (stop.IsCancellationRequested)
+            {
+                break; // SIGTERM in the middle of a fetch: the watch ends as on any SIGTERM, with 0
+            }
 
             stop.WaitHandle.WaitOne(wait); // returns early on SIGTERM
         }
