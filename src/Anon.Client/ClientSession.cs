@@ -106,6 +106,11 @@ public sealed class ClientSession : IDisposable
         {
             Send(_sendBuffer.AsSpan(0, answer));
         }
+
+        while (connection.PollRefusal(out DropReason reason))
+        {
+            _log.Event($"dropped {PeerWords.Describe(reason)} from the gateway (logged once a transfer; counted in the last line)");
+        }
     }
 
     private void Send(ReadOnlySpan<byte> datagram)

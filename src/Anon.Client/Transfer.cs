@@ -49,7 +49,8 @@ public sealed class Transfer : IDisposable
             log.Event(
                 $"received {connection.Content.Length} bytes in {(session.Now - started).TotalMilliseconds:0.000} ms " +
                 $"(handshake round trip {statistics.HandshakeRoundTripTime?.TotalMilliseconds:0.000} ms, " +
-                $"{statistics.Retransmissions} retransmissions, {statistics.DuplicateSegments} duplicate segments, {statistics.Dropped} dropped)");
+                $"{statistics.Retransmissions} retransmissions, {statistics.DuplicateSegments} duplicate segments, {statistics.Dropped} dropped)" +
+                (statistics.Leniencies == PeerLeniency.None ? "" : $"; accepted from this gateway: {PeerWords.Describe(statistics.Leniencies)}"));
             return new Transfer(session, connection);
         }
         catch

@@ -238,13 +238,16 @@ public sealed class GatewayServer : IDisposable
         while (_endpoint.PollEvent(out GatewayEvent e))
         {
             string peer = Describe(e.Peer);
+            string accepted = e.Leniencies == PeerLeniency.None ? "" : $" (accepted from this client: {PeerWords.Describe(e.Leniencies)})";
             _log.Event(e.Kind switch
             {
                 GatewayEventKind.Opened => $"connection from {peer} opened",
                 GatewayEventKind.Completed =>
-                    $"connection from {peer} completed: {e.BytesAcknowledged} bytes in {e.Elapsed.TotalMilliseconds:0.0} ms, {e.Retransmissions} retransmissions",
+                    $"connection from {peer} completed: {e.BytesAcknowledged} bytes in {e.Elapsed.TotalMilliseconds:0.0} ms, {e.Retransmissions} retransmissions{accepted}",
                 GatewayEventKind.TimedOut =>
-                    $"connection from {peer} given up: no acknowledgment after every retransmission ({e.BytesAcknowledged} bytes acknowledged)",
+                    $"connection from {peer} given up: no acknowledgment after every retransmission ({e.BytesAcknowledged} bytes acknowledged){accepted}",
+                GatewayEventKind.Refused =>
+                    $"connection from {peer}: dropped {PeerWords.Describe(e.Refusal)} (logged once a connection; the minute summary counts them)",
                 _ => $"connection from {peer} replaced: the client restarted with a new handshake",
             });
         }

@@ -10,7 +10,8 @@ namespace Anon.Protocol;
 /// Inputs: <see cref="HandleDatagram"/> (datagrams from the gateway only: the caller's socket is
 /// connected to it) and <see cref="HandleTimeout"/>. Outputs: the answer written by
 /// <see cref="HandleDatagram"/>, timer-driven sends from <see cref="PollTransmit"/> (the first SYN
-/// and retransmissions), and <see cref="PollTimeout"/>.
+/// and retransmissions), <see cref="PollTimeout"/>, and <see cref="PollRefusal"/> (each kind of
+/// datagram dropped, once per transfer, for the log).
 /// </remarks>
 public sealed class ClientConnection
 {
@@ -29,6 +30,8 @@ public sealed class ClientConnection
     private TimeSpan? _retransmitAt;
     private TimeSpan _idleDeadline;
     private TimeSpan? _lingerDeadline;
+    private ulong _refusalsSeen;     // one bit per DropReason met in this transfer
+    private ulong _refusalsUnpolled; // of those, the ones PollRefusal has not yet yielded
 
     /// <param name="initialSequence">Our ISN: random in normal use (PROTOCOL.md "Handshake").</param>
     /// <param name="now">The time of the first SYN, which <see cref="PollTransmit"/> yields at once.</param>
@@ -65,18 +68,46 @@ public sealed class ClientConnection
     public int HandleDatagram(ReadOnlySpan<byte> datagram, TimeSpan now, Span<byte> answer)
     {
         Statistics.DatagramsReceived++;
-        if (!SegmentHeader.TryRead(datagram, out SegmentHeader header) || State is ClientState.Closed or ClientState.Failed)
+        if (!SegmentHeader.TryRead(datagram, out SegmentHeader header))
         {
-            return Drop();
+            return Drop(DropReason.TooShort);
+        }
+
+        if (State is ClientState.Closed or ClientState.Failed)
+        {
+            return Drop(DropReason.TransferEnded);
         }
 
         ReadOnlySpan<byte> payload = datagram[SegmentHeader.Size..];
         return header.ControlFlags switch
         {
             SegmentFlags.Syn | SegmentFlags.Ack => HandleSynAck(header, payload, now, answer),
-            SegmentFlags.Ack or (SegmentFlags.Ack | SegmentFlags.Fin) => HandleSegment(header, payload, now, answer),
-            _ => Drop(),
+            // Data segments carry ACK, and the last one FIN too (spec step 5: "sets the ACK flag").
+            // Without ACK they are still unambiguous: the client never reads the gateway's ack field,
+            // and the spec's own sample ends with "FIN, payload=5bytes", no ACK (PROTOCOL.md).
+            SegmentFlags.Ack or (SegmentFlags.Ack | SegmentFlags.Fin) or SegmentFlags.Fin or SegmentFlags.None =>
+                HandleSegment(header, payload, now, answer),
+            _ => Drop(DropReason.UnexpectedFlags),
         };
+    }
+
+    /// <summary>
+    /// Yields each reason for which a datagram was dropped in this transfer, once, the first time it
+    /// happens: the log says what the gateway sent that this client does not take, without a line per
+    /// datagram. <see cref="ClientStatistics.Drops"/> has the counts.
+    /// </summary>
+    public bool PollRefusal(out DropReason reason)
+    {
+        if (_refusalsUnpolled == 0)
+        {
+            reason = DropReason.None;
+            return false;
+        }
+
+        int bit = System.Numerics.BitOperations.TrailingZeroCount(_refusalsUnpolled);
+        _refusalsUnpolled &= _refusalsUnpolled - 1;
+        reason = (DropReason)bit;
+        return true;
     }
 
     /// <summary>Writes the next packet due from a timer (the first SYN, or a retransmission).</summary>
@@ -127,9 +158,14 @@ public sealed class ClientConnection
 
     private int HandleSynAck(in SegmentHeader header, ReadOnlySpan<byte> payload, TimeSpan now, Span<byte> answer)
     {
-        if (header.Acknowledgment != _isn + 1 || !payload.IsEmpty)
+        if (header.Acknowledgment != _isn + 1)
         {
-            return Drop();
+            return Drop(DropReason.SynAckWrongAck);
+        }
+
+        if (!payload.IsEmpty)
+        {
+            return Drop(DropReason.SynAckPayload);
         }
 
         if (State == ClientState.SynSent)
@@ -149,14 +185,26 @@ public sealed class ClientConnection
 
         // A SYN|ACK once established: a duplicate of the one we took gets our last answer again; one
         // with another ISN (a stale or forged handshake) is ignored.
-        return header.Sequence == _gatewayIsn ? Repeat(now, answer) : Drop();
+        return header.Sequence == _gatewayIsn ? Repeat(now, answer) : Drop(DropReason.SynAckOtherIsn);
     }
 
     private int HandleSegment(in SegmentHeader header, ReadOnlySpan<byte> payload, TimeSpan now, Span<byte> answer)
     {
-        if (State == ClientState.SynSent || payload.Length > Segments.MaxPayload)
+        if (State == ClientState.SynSent)
         {
-            return Drop();
+            return Drop(DropReason.DataBeforeHandshake);
+        }
+
+        if (payload.Length > Segments.MaxPayload)
+        {
+            return Drop(DropReason.Oversize);
+        }
+
+        if (payload.IsEmpty && !header.IsFin)
+        {
+            // Nothing to acknowledge (a gateway's pure ACK, say, or TCP's last ACK after our
+            // ACK|FIN): answering it could start an exchange of acknowledgments that never ends.
+            return Drop(DropReason.EmptyWithoutFin);
         }
 
         int offset = header.Sequence - _expectedSequence;
@@ -171,11 +219,20 @@ public sealed class ClientConnection
             return Repeat(now, answer);
         }
 
-        if (offset != 0 || State == ClientState.Finished || (payload.IsEmpty && !header.IsFin))
+        if (State == ClientState.Finished)
         {
-            // Ahead of the expected segment, overlapping it, or empty without FIN: a sound gateway
-            // sends none of these.
-            return Drop();
+            return Drop(DropReason.DataAfterFin);
+        }
+
+        if (offset != 0)
+        {
+            // Ahead of the expected segment, or overlapping it: stop-and-wait sends neither.
+            return Drop(DropReason.OutOfOrder);
+        }
+
+        if (!header.IsAck)
+        {
+            Statistics.Leniencies |= header.IsFin ? PeerLeniency.FinWithoutAck : PeerLeniency.DataWithoutAck;
         }
 
         if (_content.WrittenCount + payload.Length > _options.MaximumContentLength)
@@ -236,9 +293,12 @@ public sealed class ClientConnection
         _transmitPending = true;
     }
 
-    private int Drop()
+    private int Drop(DropReason reason)
     {
-        Statistics.Dropped++;
+        Statistics.Drops.Add(reason);
+        ulong bit = 1UL << (int)reason;
+        _refusalsUnpolled |= bit & ~_refusalsSeen;
+        _refusalsSeen |= bit;
         return 0;
     }
 

@@ -15,7 +15,13 @@ public sealed class ClientStatistics
     public long DuplicateSegments;
 
     /// <summary>Datagrams that fit nothing expected: runts, odd flags, wrong ack, segments ahead of the expected one.</summary>
-    public long Dropped;
+    public long Dropped => Drops.Total;
+
+    /// <summary>The dropped datagrams by reason.</summary>
+    public DropCounters Drops { get; } = new();
+
+    /// <summary>The departures from this project's wire that the gateway used and that were accepted.</summary>
+    public PeerLeniency Leniencies;
 
     /// <summary>Time from the first SYN to the SYN|ACK that completed the handshake, if it was measured.</summary>
     public TimeSpan? HandshakeRoundTripTime;

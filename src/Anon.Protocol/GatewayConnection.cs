@@ -62,6 +62,18 @@ internal sealed class GatewayConnection
 
     public bool IsClosed { get; set; }
 
+    /// <summary>One bit per <see cref="DropReason"/> already reported for this connection.</summary>
+    public ulong RefusalsReported { get; set; }
+
+    /// <summary>The departures from our wire this connection's client used and that were accepted.</summary>
+    public PeerLeniency Leniencies { get; private set; }
+
+    /// <summary>
+    /// True once a plain ACK acknowledged the last segment: the client has every byte, and its FIN
+    /// (with or without ACK) closes the connection.
+    /// </summary>
+    private bool _endAcknowledged;
+
     private SequenceNumber SegmentSequence => _isn + 1 + BytesAcknowledged;
 
     private SequenceNumber SegmentEnd => SegmentSequence + _segmentLength;
@@ -76,7 +88,7 @@ internal sealed class GatewayConnection
     public bool Owns(in SegmentHeader header)
     {
         int ackOffset = header.Acknowledgment - (_isn + 1);
-        if (ackOffset < 0 || header.Acknowledgment > SegmentEnd)
+        if (ackOffset < 0 || header.Acknowledgment > SegmentEnd + (IsLastSegment ? 1 : 0))
         {
             return false;
         }
@@ -98,18 +110,40 @@ internal sealed class GatewayConnection
     /// <summary>Judges an acknowledgment that <see cref="Owns"/> this connection.</summary>
     public AckOutcome HandleAck(in SegmentHeader header, TimeSpan now)
     {
-        if (header.Acknowledgment != SegmentEnd)
+        // A TCP habit: the FIN takes one sequence number (RFC 9293 §3.4), so the client acknowledges
+        // the last segment with its end + 1. Unambiguous: nothing else lies there (PROTOCOL.md).
+        bool finCounted = IsLastSegment && header.Acknowledgment == SegmentEnd + 1;
+        if (header.Acknowledgment != SegmentEnd && !finCounted)
         {
             // An acknowledgment of something already acknowledged. It never triggers a
             // retransmission: that is the Sorcerer's Apprentice (RFC 1123 §4.2.3.1); the timer does.
             return AckOutcome.Duplicate;
         }
 
-        // The last segment carries FIN and is answered by ACK|FIN only (PROTOCOL.md "Close"). With
-        // empty content its ack equals the handshake ACK's, so the FIN bit is what tells them apart.
-        if (IsLastSegment != header.IsFin)
+        if (IsLastSegment && !header.IsFin)
+        {
+            // The last segment carries FIN and the transfer completes with the client's ACK|FIN
+            // (PROTOCOL.md "Close"). A plain ACK of it first (a TCP habit) is taken as it is: the
+            // client has every byte; its FIN is still to come. With empty content the plain ACK's
+            // ack equals the handshake ACK's, so only one that counts the FIN says so.
+            if (_segmentLength > 0 || finCounted)
+            {
+                _endAcknowledged = true;
+                Leniencies |= PeerLeniency.PlainAckBeforeFin;
+                return AckOutcome.AwaitingFin;
+            }
+
+            return AckOutcome.Duplicate;
+        }
+
+        if (!IsLastSegment && header.IsFin)
         {
             return AckOutcome.Duplicate;
+        }
+
+        if (finCounted)
+        {
+            Leniencies |= PeerLeniency.FinTakesSequenceNumber;
         }
 
         if (_segmentRetransmissions == 0)
@@ -126,6 +160,23 @@ internal sealed class GatewayConnection
 
         StartSegment(now);
         return AckOutcome.Advanced;
+    }
+
+    /// <summary>
+    /// Judges a FIN without the ACK flag. It carries no acknowledgment, whatever its ack field holds
+    /// (spec: ACK "indicates that the value of Acknowledgment Number field is valid"); it closes the
+    /// connection only when a plain ACK already acknowledged the last segment.
+    /// </summary>
+    public bool HandleBareFin()
+    {
+        if (!_endAcknowledged)
+        {
+            return false;
+        }
+
+        BytesAcknowledged += _segmentLength;
+        Leniencies |= PeerLeniency.ClosedWithBareFin;
+        return true;
     }
 
     /// <summary>The retransmission timer expired: send again, or give up past the bound.</summary>
@@ -163,4 +214,7 @@ internal enum AckOutcome
 
     /// <summary>Nothing new: ignore it.</summary>
     Duplicate,
+
+    /// <summary>A plain ACK of the last segment: every byte arrived; the client's FIN is still to come.</summary>
+    AwaitingFin,
 }

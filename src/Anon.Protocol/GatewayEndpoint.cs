@@ -93,8 +93,7 @@ public sealed class GatewayEndpoint
         Statistics.DatagramsReceived++;
         if (!SegmentHeader.TryRead(datagram, out SegmentHeader header))
         {
-            Statistics.Runts++;
-            return 0;
+            return Drop(source, DropReason.TooShort, now);
         }
 
         if (header.HasReservedBits)
@@ -105,15 +104,15 @@ public sealed class GatewayEndpoint
         if (datagram.Length > SegmentHeader.Size)
         {
             // Clients send headers only: a payload means a broken or hostile sender.
-            Statistics.UnexpectedPayloads++;
-            return 0;
+            return Drop(source, DropReason.ClientPayload, now);
         }
 
         int length = header.ControlFlags switch
         {
             SegmentFlags.Syn => AnswerSyn(source, header, now, answer),
             SegmentFlags.Ack or (SegmentFlags.Ack | SegmentFlags.Fin) => HandleAck(source, header, now, answer),
-            _ => Unmatched(),
+            SegmentFlags.Fin => HandleBareFin(source, now),
+            _ => Drop(source, DropReason.UnexpectedFlags, now),
         };
         if (length > 0)
         {
@@ -199,9 +198,9 @@ public sealed class GatewayEndpoint
                     Schedule(connection);
                     return connection.WriteSegment(answer);
                 case AckOutcome.Completed:
-                    Statistics.ConnectionsCompleted++;
-                    _sharedEstimate = connection.RoundTripEstimate ?? _sharedEstimate;
-                    Close(connection, GatewayEventKind.Completed, now);
+                    Complete(connection, now);
+                    return 0;
+                case AckOutcome.AwaitingFin:
                     return 0;
                 default:
                     Statistics.DuplicateAcks++;
@@ -213,13 +212,7 @@ public sealed class GatewayEndpoint
         // (seq = client ISN + 1, ack = gateway ISN + 1).
         if (header.IsFin || !_cookies.Verify(source, header.Sequence - 1, header.Acknowledgment - 1, now))
         {
-            if (connection is null)
-            {
-                return Unmatched();
-            }
-
-            Statistics.InvalidAcks++;
-            return 0;
+            return Refuse(connection, connection is null ? DropReason.NoConnection : DropReason.AckOutOfRange, now);
         }
 
         if (connection is not null)
@@ -230,13 +223,11 @@ public sealed class GatewayEndpoint
         else if (_connections.Count >= _options.MaximumConnections)
         {
             // Refusals are counted, not reported one by one: a flood of them must not flood the log.
-            Statistics.ConnectionsRefused++;
-            return 0;
+            return Refuse(null, DropReason.TableFull, now);
         }
         else if (_newConnectionLimit is { } limit && !limit.TryAcquire(source, now))
         {
-            Statistics.ConnectionsRateLimited++;
-            return 0;
+            return Refuse(null, DropReason.RateLimited, now);
         }
 
         connection = new GatewayConnection(
@@ -248,9 +239,50 @@ public sealed class GatewayEndpoint
         return connection.WriteSegment(answer);
     }
 
-    private int Unmatched()
+    private int HandleBareFin(SocketAddress source, TimeSpan now)
     {
-        Statistics.Unmatched++;
+        if (!_connections.TryGetValue(source, out GatewayConnection? connection))
+        {
+            return Refuse(null, DropReason.NoConnection, now);
+        }
+
+        if (!connection.HandleBareFin())
+        {
+            return Refuse(connection, DropReason.FinWithoutAck, now);
+        }
+
+        Complete(connection, now);
+        return 0;
+    }
+
+    private void Complete(GatewayConnection connection, TimeSpan now)
+    {
+        Statistics.ConnectionsCompleted++;
+        _sharedEstimate = connection.RoundTripEstimate ?? _sharedEstimate;
+        Close(connection, GatewayEventKind.Completed, now);
+    }
+
+    /// <summary>Drops a datagram from <paramref name="source"/>, reported once per connection when it has one.</summary>
+    private int Drop(SocketAddress source, DropReason reason, TimeSpan now) =>
+        Refuse(_connections.GetValueOrDefault(source), reason, now);
+
+    /// <summary>
+    /// Counts a dropped datagram under its reason and, when it came from an open connection's client,
+    /// reports the reason the first time that connection meets it. Datagrams outside any connection
+    /// are only counted: a flood of them must not flood the log.
+    /// </summary>
+    private int Refuse(GatewayConnection? connection, DropReason reason, TimeSpan now)
+    {
+        Statistics.Drops.Add(reason);
+        ulong bit = 1UL << (int)reason;
+        if (connection is not null && (connection.RefusalsReported & bit) == 0)
+        {
+            connection.RefusalsReported |= bit;
+            _events.Enqueue(new GatewayEvent(
+                GatewayEventKind.Refused, connection.Peer, now - connection.OpenedAt,
+                connection.BytesAcknowledged, connection.Retransmissions, reason, connection.Leniencies));
+        }
+
         return 0;
     }
 
@@ -277,7 +309,8 @@ public sealed class GatewayEndpoint
         connection.IsClosed = true;
         _connections.Remove(connection.Peer);
         _events.Enqueue(new GatewayEvent(
-            reason, connection.Peer, now - connection.OpenedAt, connection.BytesAcknowledged, connection.Retransmissions));
+            reason, connection.Peer, now - connection.OpenedAt, connection.BytesAcknowledged, connection.Retransmissions,
+            Leniencies: connection.Leniencies));
     }
 
     private static SocketAddress Clone(SocketAddress address)

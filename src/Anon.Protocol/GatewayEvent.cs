@@ -15,6 +15,12 @@ public enum GatewayEventKind
 
     /// <summary>The same address and port completed a new handshake (the client restarted); the old connection is dropped.</summary>
     Replaced,
+
+    /// <summary>
+    /// A datagram from the connection's client was dropped for a reason not met before on this
+    /// connection (<see cref="GatewayEvent.Refusal"/>); later ones for the same reason are only counted.
+    /// </summary>
+    Refused,
 }
 
 /// <summary>Something that happened to a connection, for the log and the counters.</summary>
@@ -22,9 +28,13 @@ public enum GatewayEventKind
 /// <param name="Elapsed">Time since the connection opened.</param>
 /// <param name="BytesAcknowledged">Content bytes the client has acknowledged.</param>
 /// <param name="Retransmissions">Segments sent again on this connection.</param>
+/// <param name="Refusal">Why the datagram was dropped, for <see cref="GatewayEventKind.Refused"/>.</param>
+/// <param name="Leniencies">The departures from our wire the client used and that were accepted, so far.</param>
 public readonly record struct GatewayEvent(
     GatewayEventKind Kind,
     SocketAddress Peer,
     TimeSpan Elapsed,
     int BytesAcknowledged,
-    int Retransmissions);
+    int Retransmissions,
+    DropReason Refusal = DropReason.None,
+    PeerLeniency Leniencies = PeerLeniency.None);

@@ -11,23 +11,26 @@ public sealed class GatewayStatistics
     public long DatagramsSent;
     public long PayloadBytesSent;
 
-    /// <summary>Datagrams shorter than the 12-byte header.</summary>
-    public long Runts;
-
     /// <summary>Headers with reserved flag bits set (ignored, as TCP ignores its reserved bits).</summary>
     public long ReservedBitsSet;
-
-    /// <summary>Client datagrams that carried a payload, dropped: clients send headers only.</summary>
-    public long UnexpectedPayloads;
-
-    /// <summary>Datagrams that fit no connection and no handshake: unknown peer, bad cookie, odd flags.</summary>
-    public long Unmatched;
 
     /// <summary>Acknowledgments of data that was acknowledged before; never answered (RFC 1123 §4.2.3.1).</summary>
     public long DuplicateAcks;
 
-    /// <summary>Acknowledgments of bytes never sent.</summary>
-    public long InvalidAcks;
+    /// <summary>The dropped datagrams by reason.</summary>
+    public DropCounters Drops { get; } = new();
+
+    /// <summary>Datagrams shorter than the 12-byte header.</summary>
+    public long Runts => Drops[DropReason.TooShort];
+
+    /// <summary>Client datagrams that carried a payload, dropped: clients send headers only.</summary>
+    public long UnexpectedPayloads => Drops[DropReason.ClientPayload];
+
+    /// <summary>Datagrams that fit no connection and no handshake: unknown peer, bad cookie, odd flags.</summary>
+    public long Unmatched => Drops[DropReason.NoConnection] + Drops[DropReason.UnexpectedFlags];
+
+    /// <summary>Acknowledgments from a connection's peer that acknowledge nothing sent, bare FINs included.</summary>
+    public long InvalidAcks => Drops[DropReason.AckOutOfRange] + Drops[DropReason.FinWithoutAck];
 
     public long SynsAnswered;
     public long ConnectionsOpened;
@@ -35,12 +38,12 @@ public sealed class GatewayStatistics
     public long ConnectionsTimedOut;
     public long ConnectionsReplaced;
     /// <summary>Valid handshakes refused because the connection table was full.</summary>
-    public long ConnectionsRefused;
+    public long ConnectionsRefused => Drops[DropReason.TableFull];
 
     /// <summary>Valid handshakes refused because their source opened too many connections too fast.</summary>
-    public long ConnectionsRateLimited;
+    public long ConnectionsRateLimited => Drops[DropReason.RateLimited];
     public long Retransmissions;
 
     /// <summary>Every datagram dropped: too short, with a payload, unmatched, invalid acknowledgments, refused or rate-limited handshakes.</summary>
-    public long DatagramsDropped => Runts + UnexpectedPayloads + Unmatched + InvalidAcks + ConnectionsRefused + ConnectionsRateLimited;
+    public long DatagramsDropped => Drops.Total;
 }

@@ -180,8 +180,11 @@ public class ClientConnectionTests
 
         Assert.Equal(0, client.HandleDatagram(new byte[5], T0, _answer));
         Assert.Equal(0, client.HandleDatagram(Make(101, 12347, Syn), T0, _answer));
-        Assert.Equal(0, client.HandleDatagram(Make(101, 12347, Fin), T0, _answer));
+        // A bare FIN is a data segment now (the spec's sample ends with one); SYN|FIN is not.
+        Assert.Equal(0, client.HandleDatagram(Make(101, 12347, Syn | Fin), T0, _answer));
         Assert.Equal(3, client.Statistics.Dropped);
+        Assert.Equal(1, client.Statistics.Drops[DropReason.TooShort]);
+        Assert.Equal(2, client.Statistics.Drops[DropReason.UnexpectedFlags]);
     }
 
     [Fact]

@@ -35,4 +35,39 @@ public class SpecSampleTests
         Assert.Equal(0, gateway.ConnectionCount);
         Assert.Equal(1, gateway.Statistics.ConnectionsCompleted);
     }
+
+    [Fact]
+    public void A_gateway_that_sends_the_samples_own_last_packet_fin_without_ack_gets_the_same_exchange()
+    {
+        // The spec's drawing ends "seq=1638, ack=12350, FIN, payload=5bytes": no ACK flag. With its
+        // 614 corrected to 613, a gateway that sends exactly that is served line for line.
+        byte[] content = Packets.Content(1541);
+        var client = new ClientConnection(new SequenceNumber(12345), TimeSpan.Zero);
+        byte[] buffer = new byte[Segments.MaxDatagram];
+        var log = new List<string>();
+        Assert.True(client.PollTransmit(buffer, out int length));
+        log.Add(PacketLogLine.Format(PacketDirection.Send, Packets.Header(buffer.AsSpan(0, length))));
+
+        byte[][] fromGateway =
+        [
+            Packets.Make(100, 12346, SegmentFlags.Syn | SegmentFlags.Ack),
+            Packets.Make(101, 12347, SegmentFlags.Ack, content.AsSpan(0, 512)),
+            Packets.Make(613, 12348, SegmentFlags.Ack, content.AsSpan(512, 512)),
+            Packets.Make(1125, 12349, SegmentFlags.Ack, content.AsSpan(1024, 512)),
+            Packets.Make(1637, 12350, SegmentFlags.Fin, content.AsSpan(1536)),
+        ];
+        foreach (byte[] datagram in fromGateway)
+        {
+            log.Add(PacketLogLine.Format(PacketDirection.Receive, Packets.Header(datagram)));
+            length = client.HandleDatagram(datagram, TimeSpan.Zero, buffer);
+            Assert.True(length > 0, "no answer to " + log[^1]);
+            log.Add(PacketLogLine.Format(PacketDirection.Send, Packets.Header(buffer.AsSpan(0, length))));
+        }
+
+        string[] expected = [.. ClientLog.Select(line => line == "RECV 1637 12350 ACK FIN" ? "RECV 1637 12350 FIN" : line)];
+        Assert.Contains("RECV 1637 12350 FIN", expected);
+        Assert.Equal(expected, log);
+        Assert.Equal(content, client.Content.ToArray());
+        Assert.True(client.IsComplete);
+    }
 }
