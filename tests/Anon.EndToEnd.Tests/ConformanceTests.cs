@@ -1,0 +1,196 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Xml.Linq;
+using Anon.Lab;
+using Anon.Lab.Conformance;
+
+namespace Anon.EndToEnd.Tests;
+
+/// <summary>
+/// The conformance suite (docs/CONFORMANCE.md) against our own programs, against the readings of the
+/// spec other implementations take, and against broken peers that each of its cases must catch.
+/// </summary>
+public sealed class ConformanceTests(WebFixture web) : IClassFixture<WebFixture>, IDisposable
+{
+    private static readonly string LabPath = Path.Combine(Path.GetDirectoryName(typeof(Programs).Assembly.Location)!, "anon-lab");
+    private readonly Scratch _scratch = new();
+
+    private static byte[] Page => Expect.Fixture("LIGHTON_COMMAND");
+
+    private static string[] OurClient => [Programs.ClientPath, "-s", "{host}", "-p", "{port}", "-l", "{log}", "-f", "{out}"];
+
+    [Fact]
+    public async Task Our_gateway_passes_every_gateway_case_without_a_lenient_verdict()
+    {
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(web.LightOn, _scratch.PathOf("g.log"));
+        var target = new GatewayTarget(new IPEndPoint(IPAddress.Loopback, gateway.Port), Page, _scratch.PathOf("g.log"));
+
+        CaseResult[] results = [.. GatewayCases.All.Select(c => c.Execute(target))];
+
+        Assert.True(results.Length >= 25, $"{results.Length} gateway cases");
+        Assert.All(results, result => Assert.True(result.Verdict == Verdict.Ok, $"{result.Name}: {result.Verdict}: {result.Detail}"));
+    }
+
+    [Fact]
+    public void Our_client_passes_every_client_case_without_a_lenient_verdict()
+    {
+        var target = new ClientTarget(OurClient, Page, TimeSpan.FromSeconds(30));
+
+        CaseResult[] results = [.. ClientCases.All.Select(c => c.Execute(target))];
+
+        Assert.True(results.Length >= 25, $"{results.Length} client cases");
+        Assert.All(results, result => Assert.True(result.Verdict == Verdict.Ok, $"{result.Name}: {result.Verdict}: {result.Detail}"));
+    }
+
+    public static TheoryData<string> GatewayReadings => [.. Peers.GatewayReadings.Keys];
+
+    [Theory]
+    [MemberData(nameof(GatewayReadings))]
+    public async Task Our_client_fetches_byte_exact_from_a_gateway_that_reads_the_spec_its_own_way(string reading)
+    {
+        using var gateway = new SuiteGateway(Page, Peers.GatewayReadings[reading]);
+
+        ProcessResult client = await Programs.RunClientAsync(Expect.ClientArguments(gateway.Port, _scratch.PathOf("c.log"), _scratch.PathOf("out.txt")));
+
+        Assert.Equal(0, client.ExitCode);
+        Assert.Equal(Page, File.ReadAllBytes(_scratch.PathOf("out.txt")));
+        Assert.Equal(1, gateway.Completed);
+    }
+
+    [Fact]
+    public async Task The_spec_sample_with_its_own_last_packet_fin_alone_is_reproduced_line_for_line_by_our_client()
+    {
+        byte[] page = Encoding.ASCII.GetBytes("COMMAND=LIGHTON\n".PadRight(1541, '.'));
+        using var gateway = new SuiteGateway(page, Peers.GatewayReadings["spec-sample"]);
+
+        ProcessResult client = await Programs.RunClientAsync(
+            Expect.ClientArguments(gateway.Port, _scratch.PathOf("c.log"), _scratch.PathOf("out.txt"), "--initial-seq", "12345"));
+
+        Assert.Equal(0, client.ExitCode);
+        string[] expected = [.. File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "fixtures", "spec-sample-client.log"))
+            .Select(line => line == "RECV 1637 12350 ACK FIN" ? "RECV 1637 12350 FIN" : line)];
+        Assert.Contains("RECV 1637 12350 FIN", expected);
+        Assert.Equal(expected, Expect.PacketLines(_scratch.PathOf("c.log")).Distinct());
+        Assert.Contains("accepted from this gateway: the last segment carried FIN without ACK", File.ReadAllText(_scratch.PathOf("c.log")), StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string> ClientReadings => [.. Peers.ClientReadings.Keys];
+
+    [Theory]
+    [MemberData(nameof(ClientReadings))]
+    public async Task Our_gateway_serves_a_client_that_reads_the_spec_its_own_way_to_a_clean_close(string reading)
+    {
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(web.LightOn, _scratch.PathOf("g.log"));
+        using var probe = new Probe(new IPEndPoint(IPAddress.Loopback, gateway.Port));
+
+        FetchResult result = SuiteClient.Fetch(probe, Peers.ClientReadings[reading]);
+        List<Datagram> afterClose = probe.Drain(TimeSpan.FromSeconds(1));
+        await gateway.StopAsync();
+
+        Assert.True(result.Completed, result.Stalled);
+        Assert.Equal(Page, result.Content.ToArray());
+        Assert.Empty(afterClose); // no FIN sent again after the client's close
+        string log = File.ReadAllText(_scratch.PathOf("g.log"));
+        Assert.Contains($"completed: {Page.Length} bytes", log, StringComparison.Ordinal);
+        Assert.DoesNotContain(" given up: ", log, StringComparison.Ordinal);
+        Assert.Contains("1 connections opened, 1 completed, 0 given up", log, StringComparison.Ordinal);
+        Assert.DoesNotContain(": dropped", log, StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string> BrokenGateways => [.. Peers.BrokenGateways.Keys];
+
+    [Theory]
+    [MemberData(nameof(BrokenGateways))]
+    public void Each_broken_gateway_fails_the_case_that_checks_what_it_breaks(string broken)
+    {
+        (GatewayScript script, string caughtBy) = Peers.BrokenGateways[broken];
+        using var gateway = new SuiteGateway(Page, script);
+        var target = new GatewayTarget(new IPEndPoint(IPAddress.Loopback, gateway.Port), Page);
+
+        CaseResult result = GatewayCases.All.Single(c => c.Name == caughtBy).Execute(target);
+
+        Assert.True(result.Verdict == Verdict.Failed, $"{caughtBy} against {broken}: {result.Verdict}: {result.Detail}");
+    }
+
+    [Fact]
+    public void Each_broken_gateway_names_a_case_of_the_suite_and_no_case_has_two()
+    {
+        string[] caught = [.. Peers.BrokenGateways.Values.Select(broken => broken.CaughtBy)];
+        Assert.All(caught, name => Assert.Contains(GatewayCases.All, c => c.Name == name));
+        Assert.True(caught.Distinct().Count() == caught.Length, "two broken gateways for one case");
+    }
+
+    public static TheoryData<string> BrokenClients => [.. Peers.BrokenClients.Keys];
+
+    [Theory]
+    [MemberData(nameof(BrokenClients))]
+    public void Each_broken_client_fails_the_case_that_checks_what_it_breaks(string broken)
+    {
+        string caughtBy = Peers.BrokenClients[broken].CaughtBy;
+        var target = new ClientTarget(
+            [LabPath, "conformance", "peer-client", "--variant", broken, "-s", "{host}", "-p", "{port}", "-l", "{log}", "-f", "{out}"], Page, TimeSpan.FromSeconds(15));
+
+        CaseResult result = ClientCases.All.Single(c => c.Name == caughtBy).Execute(target);
+
+        Assert.True(result.Verdict == Verdict.Failed, $"{caughtBy} against {broken}: {result.Verdict}: {result.Detail}");
+    }
+
+    [Fact]
+    public void The_suites_own_plain_client_passes_the_cases_its_broken_variants_fail()
+    {
+        var target = new ClientTarget(
+            [LabPath, "conformance", "peer-client", "--variant", "plain", "-s", "{host}", "-p", "{port}", "-l", "{log}", "-f", "{out}"], Page, TimeSpan.FromSeconds(15));
+
+        foreach (string name in Peers.BrokenClients.Values.Select(broken => broken.CaughtBy).Distinct())
+        {
+            CaseResult result = ClientCases.All.Single(c => c.Name == name).Execute(target);
+            Assert.True(result.Verdict == Verdict.Ok, $"{name}: {result.Verdict}: {result.Detail}");
+        }
+    }
+
+    [Fact]
+    public async Task The_command_exits_1_on_a_failed_case_writes_json_and_junit_and_64_on_bad_usage()
+    {
+        using var broken = new SuiteGateway(Page, Peers.BrokenGateways["corrupts-content"].Script);
+        File.WriteAllBytes(_scratch.PathOf("page"), Page);
+        string json = _scratch.PathOf("report.json");
+        string junit = _scratch.PathOf("report.xml");
+
+        ProcessResult failed = await Programs.RunAsync(LabPath,
+            ["conformance", "gateway", $"127.0.0.1:{broken.Port}", "--expect", _scratch.PathOf("page"), "--case", "gateway.content.byte-exact",
+                "--case", "gateway.handshake.syn-ack", "--json", json, "--junit", junit], TimeSpan.FromSeconds(60));
+        ProcessResult usage = await Programs.RunAsync(LabPath, ["conformance", "gateway", "not-an-address", "--expect", _scratch.PathOf("page")], TimeSpan.FromSeconds(60));
+        ProcessResult unknownCase = await Programs.RunAsync(LabPath,
+            ["conformance", "gateway", $"127.0.0.1:{broken.Port}", "--expect", _scratch.PathOf("page"), "--case", "no.such.case"], TimeSpan.FromSeconds(60));
+
+        Assert.Equal(1, failed.ExitCode);
+        Assert.Contains("FAILED", failed.Output, StringComparison.Ordinal);
+        using JsonDocument report = JsonDocument.Parse(File.ReadAllText(json));
+        JsonElement[] cases = [.. report.RootElement.GetProperty("cases").EnumerateArray()];
+        Assert.Equal(["FAILED", "OK"], cases.Select(c => c.GetProperty("verdict").GetString()).Order());
+        XElement suite = XDocument.Load(junit).Root!.Element("testsuite")!;
+        Assert.Equal("2", suite.Attribute("tests")!.Value);
+        Assert.Equal("1", suite.Attribute("failures")!.Value);
+        Assert.Equal(64, usage.ExitCode);
+        Assert.Equal(64, unknownCase.ExitCode);
+    }
+
+    [Fact]
+    public async Task The_command_exits_0_when_no_case_failed()
+    {
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(web.LightOn, _scratch.PathOf("g.log"));
+        File.WriteAllBytes(_scratch.PathOf("page"), Page);
+
+        ProcessResult passed = await Programs.RunAsync(LabPath,
+            ["conformance", "gateway", $"127.0.0.1:{gateway.Port}", "--expect", _scratch.PathOf("page"), "--case", "gateway.content.byte-exact"], TimeSpan.FromSeconds(60));
+        ProcessResult listed = await Programs.RunAsync(LabPath, ["conformance", "client", "--page", _scratch.PathOf("page"), "--list"], TimeSpan.FromSeconds(60));
+
+        Assert.Equal(0, passed.ExitCode);
+        Assert.Contains("1 cases: 1 OK", passed.Output, StringComparison.Ordinal);
+        Assert.Equal(0, listed.ExitCode);
+        Assert.Contains("client.fin.fin-ack", listed.Output, StringComparison.Ordinal);
+    }
+
+    public void Dispose() => _scratch.Dispose();
+}

@@ -1,0 +1,199 @@
+using System.CommandLine;
+using System.Net;
+
+namespace Anon.Lab.Conformance;
+
+/// <summary>
+/// anon-lab conformance: grades an implementation of the spec, gateway or client, case by case
+/// (docs/CONFORMANCE.md); and runs the suite's own gateway and client, in the readings of the spec
+/// other implementations take or broken on purpose, for testing implementations against.
+/// </summary>
+public static class ConformanceCommand
+{
+    public const int Usage = 64;
+
+    public static Command Create()
+    {
+        var command = new Command("conformance", "Grade an implementation of the spec, gateway or client, case by case: OK, LENIENT, FAILED or UNSUPPORTED.");
+        command.Subcommands.Add(GatewayCommand());
+        command.Subcommands.Add(ClientCommand());
+        command.Subcommands.Add(PeerGatewayCommand());
+        command.Subcommands.Add(PeerClientCommand());
+        return command;
+    }
+
+    private static (Option<string?> Json, Option<string?> JUnit, Option<string[]> Case, Option<bool> List, Option<int> Seed) ReportOptions() => (
+        new Option<string?>("--json") { Description = "Also write the verdicts as JSON to this file." },
+        new Option<string?>("--junit") { Description = "Also write the verdicts as JUnit XML to this file." },
+        new Option<string[]>("--case") { Description = "Run only this case (repeat for more); see --list.", AllowMultipleArgumentsPerToken = false },
+        new Option<bool>("--list") { Description = "List the cases and the spec sentence each checks, and run none." },
+        new Option<int>("--seed") { Description = "Seed of the cases' random parts (ISNs, garbage), so that a run replays.", DefaultValueFactory = _ => 1 });
+
+    private static Command GatewayCommand()
+    {
+        var target = new Argument<string>("target") { Description = "The gateway under test, HOST:PORT (127.0.0.1:30000, [::1]:30000)." };
+        var expect = new Option<string>("--expect") { Description = "A file with the page the gateway serves, to compare byte for byte.", Required = true };
+        var log = new Option<string?>("--log") { Description = "The gateway's log file, for the log-format case." };
+        var (json, junit, cases, list, seed) = ReportOptions();
+        var command = new Command("gateway", "Play clients against a running gateway that serves the --expect file.") { target, expect, log, json, junit, cases, list, seed };
+        command.SetAction(parsed =>
+        {
+            if (parsed.GetValue(list))
+            {
+                return List(GatewayCases.All.Select(c => (c.Name, c.Spec)));
+            }
+
+            if (!IPEndPoint.TryParse(parsed.GetRequiredValue(target), out IPEndPoint? endPoint) || endPoint.Port == 0)
+            {
+                return UsageError($"not HOST:PORT: {parsed.GetValue(target)}");
+            }
+
+            if (!File.Exists(parsed.GetRequiredValue(expect)))
+            {
+                return UsageError($"no such file: {parsed.GetValue(expect)}");
+            }
+
+            var gateway = new GatewayTarget(endPoint, File.ReadAllBytes(parsed.GetRequiredValue(expect)), parsed.GetValue(log), parsed.GetValue(seed));
+            return RunCases(GatewayCases.All, gateway, $"gateway {endPoint}", parsed.GetValue(cases), parsed.GetValue(json), parsed.GetValue(junit));
+        });
+        return command;
+    }
+
+    private static Command ClientCommand()
+    {
+        var page = new Option<string>("--page") { Description = "The page to serve the client (its first line a command).", Required = true };
+        var timeout = new Option<double>("--timeout") { Description = "Seconds a run of the client may take before it is killed.", DefaultValueFactory = _ => 30 };
+        var clientCommand = new Argument<string[]>("command")
+        {
+            Description = "After --: the client's command line; {host}, {port}, {log} and {out} are replaced per case.",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var (json, junit, cases, list, seed) = ReportOptions();
+        var command = new Command("client", "Play the gateway and start the client under test once per case.") { page, timeout, json, junit, cases, list, seed, clientCommand };
+        command.SetAction(parsed =>
+        {
+            if (parsed.GetValue(list))
+            {
+                return List(ClientCases.All.Select(c => (c.Name, c.Spec)));
+            }
+
+            string[] line = parsed.GetValue(clientCommand) ?? [];
+            if (line.Length == 0 || !line.Any(part => part.Contains("{port}", StringComparison.Ordinal)))
+            {
+                return UsageError("give the client's command line after --, with {port} (and {log}, {out}) in it");
+            }
+
+            if (!File.Exists(parsed.GetRequiredValue(page)))
+            {
+                return UsageError($"no such file: {parsed.GetValue(page)}");
+            }
+
+            var client = new ClientTarget(line, File.ReadAllBytes(parsed.GetRequiredValue(page)), TimeSpan.FromSeconds(parsed.GetValue(timeout)), parsed.GetValue(seed));
+            return RunCases(ClientCases.All, client, $"client {string.Join(' ', line)}", parsed.GetValue(cases), parsed.GetValue(json), parsed.GetValue(junit));
+        });
+        return command;
+    }
+
+    private static Command PeerGatewayCommand()
+    {
+        var page = new Option<string>("--page") { Description = "The page to serve.", Required = true };
+        var port = new Option<int>("--port") { Description = "UDP port on 127.0.0.1 (0: any free one, printed).", DefaultValueFactory = _ => 0 };
+        var variant = new Option<string>("--variant")
+        {
+            Description = "A reading of the spec: " + string.Join(", ", Peers.GatewayReadings.Keys) + "; or a broken gateway: " + string.Join(", ", Peers.BrokenGateways.Keys),
+            DefaultValueFactory = _ => "plain",
+        };
+        var command = new Command("peer-gateway", "Run the suite's own gateway, in one reading of the spec or broken on purpose, until stopped.") { page, port, variant };
+        command.SetAction(async (parsed, cancel) =>
+        {
+            string name = parsed.GetRequiredValue(variant);
+            GatewayScript? script = Peers.GatewayReadings.GetValueOrDefault(name) ?? (Peers.BrokenGateways.TryGetValue(name, out var broken) ? broken.Script : null);
+            if (script is null)
+            {
+                return UsageError($"no gateway variant {name}");
+            }
+
+            using var gateway = new SuiteGateway(File.ReadAllBytes(parsed.GetRequiredValue(page)), script, parsed.GetValue(port));
+            Console.WriteLine($"peer-gateway ({name}): listening on UDP port {gateway.Port}");
+            await Task.Delay(Timeout.Infinite, cancel).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command PeerClientCommand()
+    {
+        var server = new Option<string>("-s") { Description = "The gateway's address.", Required = true };
+        var port = new Option<int>("-p") { Description = "The gateway's UDP port.", Required = true };
+        var log = new Option<string>("-l") { Description = "The log file.", Required = true };
+        var file = new Option<string>("-f") { Description = "Where to write the page.", Required = true };
+        var variant = new Option<string>("--variant")
+        {
+            Description = "A reading of the spec: " + string.Join(", ", Peers.ClientReadings.Keys) + "; or a broken client: " + string.Join(", ", Peers.BrokenClients.Keys),
+            DefaultValueFactory = _ => "plain",
+        };
+        var command = new Command("peer-client", "Fetch once with the suite's own client, in one reading of the spec or broken on purpose.") { server, port, log, file, variant };
+        command.SetAction(parsed =>
+        {
+            string name = parsed.GetRequiredValue(variant);
+            (ClientScript Script, ClientDefect Defect)? chosen = Peers.ClientReadings.TryGetValue(name, out ClientScript? reading)
+                ? (reading, ClientDefect.None)
+                : Peers.BrokenClients.TryGetValue(name, out var broken) ? (broken.Script, broken.Defect) : null;
+            if (chosen is null || !IPAddress.TryParse(parsed.GetRequiredValue(server), out IPAddress? address))
+            {
+                return UsageError(chosen is null ? $"no client variant {name}" : $"not an IP address: {parsed.GetValue(server)}");
+            }
+
+            return PeerClient.Run(new IPEndPoint(address, parsed.GetValue(port)), parsed.GetRequiredValue(log), parsed.GetRequiredValue(file), chosen.Value.Script, chosen.Value.Defect, Console.Out);
+        });
+        return command;
+    }
+
+    private static int RunCases<TTarget>(
+        IReadOnlyList<ConformanceCase<TTarget>> all, TTarget target, string title, string[]? only, string? json, string? junit)
+    {
+        string[] names = only ?? [];
+        string? unknown = names.FirstOrDefault(name => all.All(c => c.Name != name));
+        if (unknown is not null)
+        {
+            return UsageError($"no case {unknown} (see --list)");
+        }
+
+        var results = new List<CaseResult>();
+        foreach (ConformanceCase<TTarget> conformanceCase in all.Where(c => names.Length == 0 || names.Contains(c.Name)))
+        {
+            CaseResult result = conformanceCase.Execute(target);
+            results.Add(result);
+            Console.Error.WriteLine($"  {Report.Word(result.Verdict),-11} {result.Name}");
+        }
+
+        Report.WriteTable(Console.Out, title, results);
+        if (json is not null)
+        {
+            Report.WriteJson(json, title, results);
+        }
+
+        if (junit is not null)
+        {
+            Report.WriteJUnit(junit, title, results);
+        }
+
+        return results.Any(result => result.Verdict == Verdict.Failed) ? 1 : 0;
+    }
+
+    private static int List(IEnumerable<(string Name, string Spec)> cases)
+    {
+        foreach ((string name, string spec) in cases)
+        {
+            Console.WriteLine($"{name}\n    {spec}");
+        }
+
+        return 0;
+    }
+
+    private static int UsageError(string message)
+    {
+        Console.Error.WriteLine($"anon-lab conformance: {message}");
+        return Usage;
+    }
+}

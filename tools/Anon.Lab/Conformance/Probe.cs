@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Anon.Protocol;
+
+namespace Anon.Lab.Conformance;
+
+/// <summary>
+/// The suite's client end against a gateway under test: one UDP socket connected to it, datagrams
+/// sent and received one at a time, every one kept in order for the report.
+/// </summary>
+public sealed class Probe : IDisposable
+{
+    private readonly Socket _socket;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly byte[] _buffer = new byte[65536];
+
+    public Probe(IPEndPoint gateway)
+    {
+        _socket = new Socket(gateway.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        _socket.Connect(gateway);
+    }
+
+    /// <summary>Every datagram received, in order, runts left out.</summary>
+    public List<Datagram> Received { get; } = [];
+
+    public TimeSpan Now => _clock.Elapsed;
+
+    /// <summary>A line per datagram sent or received, in the spec's log format.</summary>
+    public List<string> PacketLines { get; } = [];
+
+    public void Send(uint seq, uint ack, SegmentFlags flags) => SendRaw(Datagram.Build(seq, ack, flags));
+
+    public void SendRaw(byte[] datagram)
+    {
+        if (SegmentHeader.TryRead(datagram, out SegmentHeader header))
+        {
+            PacketLines.Add(PacketLogLine.Format(PacketDirection.Send, header));
+        }
+
+        try
+        {
+            _socket.Send(datagram);
+        }
+        catch (SocketException)
+        {
+            // An ICMP error for an earlier datagram (the gateway is not there): the receive times out.
+        }
+    }
+
+    /// <summary>The next datagram within <paramref name="timeout"/>, or null.</summary>
+    public Datagram? Receive(TimeSpan timeout)
+    {
+        TimeSpan deadline = Now + timeout;
+        while (true)
+        {
+            TimeSpan left = deadline - Now;
+            if (left <= TimeSpan.Zero || !_socket.Poll(left, SelectMode.SelectRead))
+            {
+                return null;
+            }
+
+            int length;
+            try
+            {
+                length = _socket.Receive(_buffer);
+            }
+            catch (SocketException)
+            {
+                continue; // port unreachable for an earlier datagram: keep waiting until the deadline
+            }
+
+            if (Datagram.Parse(_buffer.AsSpan(0, length), Now) is { } datagram)
+            {
+                Received.Add(datagram);
+                PacketLines.Add(PacketLogLine.Format(PacketDirection.Receive, datagram.Header));
+                return datagram;
+            }
+        }
+    }
+
+    /// <summary>The next datagram that <paramref name="match"/> accepts within <paramref name="timeout"/>; others are skipped.</summary>
+    public Datagram? ReceiveWhere(Func<Datagram, bool> match, TimeSpan timeout)
+    {
+        TimeSpan deadline = Now + timeout;
+        while (Receive(deadline - Now) is { } datagram)
+        {
+            if (match(datagram))
+            {
+                return datagram;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Everything that arrives within <paramref name="window"/>.</summary>
+    public List<Datagram> Drain(TimeSpan window)
+    {
+        var all = new List<Datagram>();
+        TimeSpan deadline = Now + window;
+        while (Receive(deadline - Now) is { } datagram)
+        {
+            all.Add(datagram);
+        }
+
+        return all;
+    }
+
+    public void Dispose() => _socket.Dispose();
+}

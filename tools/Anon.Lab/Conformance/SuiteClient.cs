@@ -1,0 +1,305 @@
+using Anon.Protocol;
+
+namespace Anon.Lab.Conformance;
+
+/// <summary>
+/// How the suite's client behaves in one fetch: the faults a case scripts (an answer withheld, a
+/// duplicate sent), the readings of the spec other clients take, and, for the suite's own tests,
+/// the defects of a broken client.
+/// </summary>
+public sealed record ClientScript
+{
+    /// <summary>Our ISN; random when null.</summary>
+    public uint? Isn { get; init; }
+
+    /// <summary>Answer the first N SYN|ACKs with the SYN again, as if they were lost.</summary>
+    public int LoseSynAcks { get; init; }
+
+    /// <summary>Wait this long before the handshake ACK, as if the first one was lost.</summary>
+    public TimeSpan HandshakeAckDelay { get; init; }
+
+    /// <summary>Send the handshake ACK this many times.</summary>
+    public int HandshakeAckCopies { get; init; } = 1;
+
+    /// <summary>Treat the first arrival of these segments (0 = the first) as lost: no append, no acknowledgment.</summary>
+    public IReadOnlySet<int> LoseSegments { get; init; } = new HashSet<int>();
+
+    /// <summary>Take these segments but lose our acknowledgment of them, once.</summary>
+    public IReadOnlySet<int> LoseAcksOf { get; init; } = new HashSet<int>();
+
+    /// <summary>After this segment's acknowledgment, send the previous acknowledgment again this many times.</summary>
+    public (int Segment, int Copies)? DuplicateOldAck { get; init; }
+
+    /// <summary>Send each acknowledgment twice, the second after a stale one (reordering on the way).</summary>
+    public bool ReorderAcks { get; init; }
+
+    /// <summary>Datagrams to send before each acknowledgment (garbage amid the transfer).</summary>
+    public Func<int, IEnumerable<byte[]>>? InjectBeforeAck { get; init; }
+
+    /// <summary>Stop answering after this many segments (a client that stalls).</summary>
+    public int? StallAfterSegments { get; init; }
+
+    /// <summary>How long to wait for each datagram before sending the last answer again.</summary>
+    public TimeSpan ReceiveTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Give up after this many silent waits in a row.</summary>
+    public int MaximumSilentWaits { get; init; } = 10;
+
+    // Readings of the spec that other clients take (accepted by our gateway).
+
+    /// <summary>How the pure ACKs number their seq: the sample's + 1, constant, or + the bytes received.</summary>
+    public SequenceStyle Sequence { get; init; } = SequenceStyle.PlusOne;
+
+    /// <summary>Acknowledge the FIN segment with a plain ACK first, then close.</summary>
+    public bool PlainAckBeforeFin { get; init; }
+
+    /// <summary>Count the FIN as one sequence number in the closing acknowledgment (TCP's habit).</summary>
+    public bool FinTakesSequenceNumber { get; init; }
+
+    /// <summary>Close with a FIN without ACK (after a plain ACK).</summary>
+    public bool CloseWithBareFin { get; init; }
+
+    // Defects of a broken client, for the suite's own tests.
+
+    /// <summary>Append a duplicate segment again.</summary>
+    public bool AppendDuplicates { get; init; }
+
+    /// <summary>Never answer the FIN with ACK|FIN (a plain ACK only).</summary>
+    public bool NeverFinAck { get; init; }
+
+    /// <summary>Acknowledge seq + length + 1 (the sample's slip as a rule).</summary>
+    public bool AckOneTooFar { get; init; }
+
+    /// <summary>Send the SYN with ACK set too.</summary>
+    public bool SynWithAck { get; init; }
+
+    /// <summary>Set reserved bits in every header.</summary>
+    public uint ReservedBits { get; init; }
+
+    /// <summary>Never retransmit the SYN or the handshake ACK.</summary>
+    public bool NeverRetransmit { get; init; }
+}
+
+public enum SequenceStyle
+{
+    PlusOne,
+    Constant,
+    PlusBytes,
+}
+
+/// <summary>What one fetch saw.</summary>
+public sealed class FetchResult
+{
+    public uint ClientIsn { get; init; }
+
+    public Datagram? SynAck { get; set; }
+
+    /// <summary>Every datagram after the SYN|ACK that carried data or FIN, retransmissions included.</summary>
+    public List<Datagram> Segments { get; } = [];
+
+    /// <summary>The segments taken, in order: each once.</summary>
+    public List<Datagram> Taken { get; } = [];
+
+    public List<byte> Content { get; } = [];
+
+    /// <summary>The segment with FIN that ended the transfer, when one came.</summary>
+    public Datagram? Fin { get; set; }
+
+    /// <summary>Why the fetch ended early, if it did.</summary>
+    public string? Stalled { get; set; }
+
+    /// <summary>Datagrams that fit nothing: ahead, overlapping, empty without FIN.</summary>
+    public List<Datagram> Unexpected { get; } = [];
+
+    public bool Completed => Fin is not null && Stalled is null;
+}
+
+/// <summary>
+/// The suite's client: one fetch from a gateway through a <see cref="Probe"/>, behaving as its
+/// <see cref="ClientScript"/> says. Stop-and-wait, as the spec describes it; every loop bounded.
+/// </summary>
+public static class SuiteClient
+{
+    public static FetchResult Fetch(Probe probe, ClientScript script)
+    {
+        uint isn = script.Isn ?? (uint)Random.Shared.NextInt64(0, uint.MaxValue);
+        var result = new FetchResult { ClientIsn = isn };
+        byte[] syn = Datagram.Build(isn, 0, script.SynWithAck ? SegmentFlags.Syn | SegmentFlags.Ack : SegmentFlags.Syn, reservedBits: script.ReservedBits);
+
+        int synAcksLost = 0;
+        for (int attempt = 0; result.SynAck is null; attempt++)
+        {
+            if (attempt > 0 && script.NeverRetransmit)
+            {
+                result.Stalled = "no SYN|ACK to our only SYN";
+                return result;
+            }
+
+            if (attempt >= Math.Max(6, script.MaximumSilentWaits))
+            {
+                result.Stalled = $"no SYN|ACK after {attempt} SYNs";
+                return result;
+            }
+
+            probe.SendRaw(syn);
+            Datagram? answer = probe.ReceiveWhere(d => d.Is(SegmentFlags.Syn | SegmentFlags.Ack) && d.Ack == isn + 1, script.ReceiveTimeout);
+            if (answer is not null && synAcksLost++ >= script.LoseSynAcks)
+            {
+                result.SynAck = answer;
+            }
+        }
+
+        uint gatewayIsn = result.SynAck.Seq;
+        uint expected = gatewayIsn + 1;
+        uint seq = isn + 1;
+        if (script.HandshakeAckDelay > TimeSpan.Zero)
+        {
+            result.Segments.AddRange(probe.Drain(script.HandshakeAckDelay).Where(d => d.Payload.Length > 0 || d.Header.IsFin));
+        }
+
+        byte[] lastAnswer = Datagram.Build(seq, gatewayIsn + 1, SegmentFlags.Ack, reservedBits: script.ReservedBits);
+        for (int copy = 0; copy < script.HandshakeAckCopies; copy++)
+        {
+            probe.SendRaw(lastAnswer);
+        }
+
+        byte[]? previousAnswer = null;
+        var arrivals = new Dictionary<int, int>();
+        int silentWaits = 0;
+        for (int turn = 0; turn < 100_000; turn++)
+        {
+            Datagram? datagram = probe.Receive(script.ReceiveTimeout);
+            if (datagram is null)
+            {
+                if (++silentWaits >= script.MaximumSilentWaits)
+                {
+                    result.Stalled = $"nothing from the gateway for {script.MaximumSilentWaits} waits of {script.ReceiveTimeout.TotalSeconds:0.#} s after {result.Content.Count} bytes";
+                    return result;
+                }
+
+                if (!script.NeverRetransmit && result.Taken.Count == 0)
+                {
+                    probe.SendRaw(lastAnswer); // the handshake ACK is answered by the first segment only
+                }
+
+                continue;
+            }
+
+            silentWaits = 0;
+            if (datagram.Is(SegmentFlags.Syn | SegmentFlags.Ack))
+            {
+                probe.SendRaw(lastAnswer);
+                continue;
+            }
+
+            if (datagram.Payload.Length == 0 && !datagram.Header.IsFin)
+            {
+                result.Unexpected.Add(datagram);
+                continue;
+            }
+
+            result.Segments.Add(datagram);
+            int offset = (int)(datagram.Seq - expected);
+            if (result.Taken.Count > 0 && offset + datagram.Payload.Length <= 0 && (offset < 0 || result.Fin is not null))
+            {
+                if (script.AppendDuplicates)
+                {
+                    result.Content.AddRange(datagram.Payload);
+                }
+
+                probe.SendRaw(lastAnswer); // a segment we have: its acknowledgment was lost
+                if (result.Fin is not null)
+                {
+                    return result; // the FIN again: answered again, and that is the end
+                }
+
+                continue;
+            }
+
+            if (offset != 0 || result.Fin is not null)
+            {
+                result.Unexpected.Add(datagram);
+                continue;
+            }
+
+            int index = result.Taken.Count;
+            arrivals[index] = arrivals.GetValueOrDefault(index) + 1;
+            if (script.LoseSegments.Contains(index) && arrivals[index] == 1)
+            {
+                continue; // lost on the way: the gateway's timer must bring it again
+            }
+
+            if (script.StallAfterSegments is { } stall && index >= stall)
+            {
+                result.Stalled = $"stalled on purpose after {stall} segments";
+                return result;
+            }
+
+            result.Taken.Add(datagram);
+            result.Content.AddRange(datagram.Payload);
+            expected += (uint)datagram.Payload.Length;
+            bool fin = datagram.Header.IsFin;
+            seq = script.Sequence switch
+            {
+                SequenceStyle.Constant => isn + 1,
+                SequenceStyle.PlusBytes => seq + (uint)datagram.Payload.Length,
+                _ => seq + 1,
+            };
+            uint ack = expected + (script.AckOneTooFar ? 1u : 0) + (fin && script.FinTakesSequenceNumber ? 1u : 0);
+
+            foreach (byte[] garbage in script.InjectBeforeAck?.Invoke(index) ?? [])
+            {
+                probe.SendRaw(garbage);
+            }
+
+            if (fin && (script.PlainAckBeforeFin || script.NeverFinAck || script.CloseWithBareFin))
+            {
+                probe.SendRaw(Datagram.Build(seq, ack, SegmentFlags.Ack, reservedBits: script.ReservedBits));
+                seq++;
+            }
+
+            previousAnswer = lastAnswer;
+            SegmentFlags flags = !fin ? SegmentFlags.Ack : script.CloseWithBareFin ? SegmentFlags.Fin : SegmentFlags.Ack | SegmentFlags.Fin;
+            lastAnswer = Datagram.Build(seq, ack, flags, reservedBits: script.ReservedBits);
+            if (fin)
+            {
+                result.Fin = datagram;
+                if (script.NeverFinAck)
+                {
+                    return result;
+                }
+            }
+
+            if (script.LoseAcksOf.Contains(index) && arrivals[index] == 1)
+            {
+                continue; // taken, but our acknowledgment is lost on the way
+            }
+
+            if (script.ReorderAcks && previousAnswer is not null)
+            {
+                probe.SendRaw(lastAnswer);
+                probe.SendRaw(previousAnswer);
+            }
+            else
+            {
+                probe.SendRaw(lastAnswer);
+            }
+
+            if (script.DuplicateOldAck is { } duplicate && duplicate.Segment == index && previousAnswer is not null)
+            {
+                for (int copy = 0; copy < duplicate.Copies; copy++)
+                {
+                    probe.SendRaw(previousAnswer);
+                }
+            }
+
+            if (fin)
+            {
+                return result;
+            }
+        }
+
+        result.Stalled = "the turn limit";
+        return result;
+    }
+}

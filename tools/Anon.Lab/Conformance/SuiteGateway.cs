@@ -1,0 +1,505 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Anon.Protocol;
+
+namespace Anon.Lab.Conformance;
+
+/// <summary>How the suite's gateway ends the content.</summary>
+public enum FinStyle
+{
+    /// <summary>The last segment carries ACK|FIN, as this project sends it.</summary>
+    WithAck,
+
+    /// <summary>The last segment carries FIN alone, as the spec's sample draws it.</summary>
+    Bare,
+
+    /// <summary>The data, then an empty ACK|FIN segment.</summary>
+    SeparateWithAck,
+
+    /// <summary>The data, then an empty FIN segment without ACK.</summary>
+    SeparateBare,
+
+    /// <summary>No FIN at all (a broken gateway).</summary>
+    Never,
+}
+
+/// <summary>
+/// How the suite's gateway behaves: the faults a case scripts, the readings of the spec other
+/// gateways take, and, for the suite's own tests, the defects of a broken gateway. Applies to every
+/// connection it serves.
+/// </summary>
+public sealed record GatewayScript
+{
+    /// <summary>The ISN of every connection; random per connection when null.</summary>
+    public uint? Isn { get; init; }
+
+    public FinStyle Fin { get; init; } = FinStyle.WithAck;
+
+    /// <summary>The ack field stays the client's ISN + 1 instead of counting its ACKs.</summary>
+    public bool ConstantAckField { get; init; }
+
+    /// <summary>Data segments without the ACK flag.</summary>
+    public bool DataWithoutAck { get; init; }
+
+    /// <summary>Ignore the first N SYNs of each client, as if they were lost.</summary>
+    public int LoseSyns { get; init; }
+
+    /// <summary>Ignore the first N handshake ACKs, as if they were lost; the SYN|ACK is then sent again on the timer.</summary>
+    public int LoseHandshakeAcks { get; init; }
+
+    public bool DuplicateSynAck { get; init; }
+
+    /// <summary>Segments (0 = the first) whose first transmission is lost.</summary>
+    public IReadOnlySet<int> LoseSegments { get; init; } = new HashSet<int>();
+
+    /// <summary>Segments whose first acknowledgment is lost (ignored): the segment is sent again.</summary>
+    public IReadOnlySet<int> LoseAcksOf { get; init; } = new HashSet<int>();
+
+    /// <summary>The first ACK|FIN is lost: the FIN is sent again.</summary>
+    public bool LoseFirstFinAck { get; init; }
+
+    /// <summary>Send every segment twice.</summary>
+    public bool DuplicateSegments { get; init; }
+
+    /// <summary>Before these segments, send the next one first (reordering on the way).</summary>
+    public IReadOnlySet<int> SendNextFirst { get; init; } = new HashSet<int>();
+
+    /// <summary>Datagrams to send before segment N, given the segment's seq and the client's next seq.</summary>
+    public Func<int, uint, IEnumerable<byte[]>>? InjectBefore { get; init; }
+
+    /// <summary>Before segment N, a datagram from another port: a copy of the segment with other bytes.</summary>
+    public int? StrangerBefore { get; init; }
+
+    public uint ReservedBits { get; init; }
+
+    /// <summary>Stop sending anything after this many segments (a gateway that stalls).</summary>
+    public int? StallAfter { get; init; }
+
+    /// <summary>Answer nothing at all.</summary>
+    public bool Silent { get; init; }
+
+    public TimeSpan RetransmissionTimeout { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    public int MaximumRetransmissions { get; init; } = 25;
+
+    // Defects of a broken gateway, for the suite's own tests.
+
+    public bool NeverRetransmit { get; init; }
+
+    /// <summary>Send the first segment right after the SYN|ACK.</summary>
+    public bool DataBeforeHandshakeAck { get; init; }
+
+    public int SegmentSize { get; init; } = Segments.MaxPayload;
+
+    /// <summary>Answer a duplicate ACK with the segment in flight (the Sorcerer's Apprentice).</summary>
+    public bool AnswerDuplicateAcks { get; init; }
+
+    /// <summary>Number the second and later segments one byte too far (the sample's ack=614 as a rule).</summary>
+    public bool SkipAByte { get; init; }
+
+    /// <summary>Flip a byte of the content.</summary>
+    public bool CorruptContent { get; init; }
+
+    /// <summary>Keep sending the FIN after the client's ACK|FIN.</summary>
+    public bool IgnoreFinAck { get; init; }
+
+    /// <summary>A SYN|ACK whose ack is the client's ISN, not ISN + 1.</summary>
+    public bool SynAckAckOffByOne { get; init; }
+
+    /// <summary>Move on at any acknowledgment at or past the segment's end, even of bytes never sent.</summary>
+    public bool AdvanceOnAnyAck { get; init; }
+
+    /// <summary>Take the handshake ACK whatever its ack field holds.</summary>
+    public bool AcceptAnyHandshakeAck { get; init; }
+}
+
+/// <summary>One datagram in the suite gateway's record.</summary>
+public sealed record Exchanged(bool FromClient, IPEndPoint Peer, Datagram Datagram, bool Lost = false);
+
+/// <summary>
+/// The suite's gateway: serves a page over UDP on 127.0.0.1, stop-and-wait, stateful, as its
+/// <see cref="GatewayScript"/> says, and records every datagram for the cases to judge.
+/// </summary>
+public sealed class SuiteGateway : IDisposable
+{
+    private readonly Socket _socket;
+    private readonly Socket _stranger;
+    private readonly byte[] _content;
+    private readonly GatewayScript _script;
+    private readonly Dictionary<IPEndPoint, Connection> _connections = [];
+    private readonly List<Exchanged> _record = [];
+    private readonly Lock _lock = new();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Thread _loop;
+    private readonly List<(int Offset, int Length, bool Fin)> _segments;
+
+    public SuiteGateway(byte[] content, GatewayScript script, int port = 0)
+    {
+        _content = content;
+        _script = script;
+        _segments = Plan(content.Length, script);
+        _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        _socket.Bind(new IPEndPoint(IPAddress.Loopback, port));
+        _stranger = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        _stranger.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _loop = new Thread(Run) { IsBackground = true, Name = "suite gateway" };
+        _loop.Start();
+    }
+
+    public int Port => ((IPEndPoint)_socket.LocalEndPoint!).Port;
+
+    /// <summary>Every datagram so far, in order.</summary>
+    public List<Exchanged> Exchanges
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _record];
+            }
+        }
+    }
+
+    /// <summary>Connections closed by the client's ACK|FIN.</summary>
+    public int Completed { get; private set; }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _loop.Join();
+        _socket.Dispose();
+        _stranger.Dispose();
+        _stop.Dispose();
+    }
+
+    private static List<(int Offset, int Length, bool Fin)> Plan(int length, GatewayScript script)
+    {
+        var segments = new List<(int, int, bool)>();
+        bool separate = script.Fin is FinStyle.SeparateWithAck or FinStyle.SeparateBare or FinStyle.Never;
+        for (int offset = 0; offset < length || segments.Count == 0; offset += script.SegmentSize)
+        {
+            int size = Math.Min(script.SegmentSize, length - offset);
+            bool last = offset + size >= length;
+            segments.Add((offset, size, last && !separate));
+            if (length == 0)
+            {
+                break;
+            }
+        }
+
+        if (script.Fin is FinStyle.SeparateWithAck or FinStyle.SeparateBare && length > 0)
+        {
+            segments.Add((length, 0, true));
+        }
+
+        return segments;
+    }
+
+    private void Run()
+    {
+        byte[] buffer = new byte[65536];
+        EndPoint any = new IPEndPoint(IPAddress.Any, 0);
+        while (!_stop.IsCancellationRequested)
+        {
+            if (_socket.Poll(TimeSpan.FromMilliseconds(5), SelectMode.SelectRead))
+            {
+                int length;
+                try
+                {
+                    length = _socket.ReceiveFrom(buffer, ref any);
+                }
+                catch (SocketException)
+                {
+                    continue; // an ICMP error for an earlier send: the client has gone
+                }
+
+                Handle((IPEndPoint)any, buffer.AsSpan(0, length));
+            }
+
+            OnTimers();
+        }
+    }
+
+    private void Handle(IPEndPoint peer, ReadOnlySpan<byte> raw)
+    {
+        Datagram? datagram = Datagram.Parse(raw, _clock.Elapsed);
+        if (datagram is null)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            _record.Add(new Exchanged(true, peer, datagram));
+        }
+
+        if (_script.Silent)
+        {
+            return;
+        }
+
+        _connections.TryGetValue(peer, out Connection? connection);
+        if (datagram.Header.IsSyn && !datagram.Header.IsAck && !datagram.Header.IsFin)
+        {
+            if (connection is null || connection.ClientIsn != datagram.Seq)
+            {
+                connection = new Connection(peer, datagram.Seq, _script.Isn ?? (uint)Random.Shared.NextInt64(0, uint.MaxValue));
+                _connections[peer] = connection;
+            }
+
+            if (++connection.SynsSeen <= _script.LoseSyns || connection.State != State.SynReceived)
+            {
+                return;
+            }
+
+            SendSynAck(connection);
+            if (_script.DataBeforeHandshakeAck)
+            {
+                connection.State = State.Established;
+                SendSegment(connection, first: true);
+            }
+
+            return;
+        }
+
+        if (connection is null || datagram.Header.IsSyn)
+        {
+            return;
+        }
+
+        switch (connection.State)
+        {
+            case State.SynReceived when datagram.Header.IsAck && (datagram.Ack == connection.Isn + 1 || _script.AcceptAnyHandshakeAck):
+                if (++connection.HandshakeAcksSeen <= _script.LoseHandshakeAcks)
+                {
+                    return;
+                }
+
+                connection.State = State.Established;
+                connection.LastClientSeq = datagram.Seq;
+                SendSegment(connection, first: true);
+                break;
+            case State.Established:
+                HandleAck(connection, datagram);
+                break;
+        }
+    }
+
+    private void HandleAck(Connection connection, Datagram datagram)
+    {
+        (_, int length, bool fin) = _segments[connection.Segment];
+        uint end = SequenceOf(connection, connection.Segment) + (uint)length;
+        bool acknowledges = datagram.Header.IsAck && (datagram.Ack == end || (fin && datagram.Ack == end + 1)
+            || (_script.AdvanceOnAnyAck && (int)(datagram.Ack - end) > 0));
+        if (!acknowledges)
+        {
+            if (_script.AnswerDuplicateAcks && datagram.Header.IsAck)
+            {
+                SendSegment(connection, first: false);
+            }
+
+            return;
+        }
+
+        if (fin && !datagram.Header.IsFin)
+        {
+            return; // a plain ACK of the FIN segment: its ACK|FIN is still to come
+        }
+
+        if (!fin && _script.LoseAcksOf.Contains(connection.Segment) && connection.AcksLost.Add(connection.Segment))
+        {
+            return;
+        }
+
+        connection.LastClientSeq = datagram.Seq;
+        if (fin)
+        {
+            if (_script.LoseFirstFinAck && !connection.FinAckLost)
+            {
+                connection.FinAckLost = true;
+                return;
+            }
+
+            if (!_script.IgnoreFinAck)
+            {
+                connection.State = State.Closed;
+                Completed++;
+            }
+
+            return;
+        }
+
+        if (connection.Segment + 1 == _segments.Count)
+        {
+            connection.State = State.Stalled; // the content is all acknowledged and no FIN is to come (FinStyle.Never)
+            return;
+        }
+
+        connection.Segment++;
+        if (_script.StallAfter is { } stall && connection.Segment >= stall)
+        {
+            connection.State = State.Stalled;
+            return;
+        }
+
+        SendSegment(connection, first: true);
+    }
+
+    private void OnTimers()
+    {
+        TimeSpan now = _clock.Elapsed;
+        foreach (Connection connection in _connections.Values)
+        {
+            if (connection.RetransmitAt > now || connection.State is State.Closed or State.Stalled || _script.NeverRetransmit)
+            {
+                continue;
+            }
+
+            if (++connection.Retransmissions > _script.MaximumRetransmissions)
+            {
+                connection.State = State.Stalled; // given up
+                continue;
+            }
+
+            if (connection.State == State.SynReceived)
+            {
+                SendSynAck(connection);
+            }
+            else
+            {
+                SendSegment(connection, first: false);
+            }
+        }
+    }
+
+    private void SendSynAck(Connection connection)
+    {
+        uint ack = connection.ClientIsn + (_script.SynAckAckOffByOne ? 0u : 1u);
+        byte[] synAck = Datagram.Build(connection.Isn, ack, SegmentFlags.Syn | SegmentFlags.Ack, reservedBits: _script.ReservedBits);
+        connection.RetransmitAt = _clock.Elapsed + _script.RetransmissionTimeout;
+        Send(connection, synAck);
+        if (_script.DuplicateSynAck)
+        {
+            Send(connection, synAck);
+        }
+    }
+
+    private uint SequenceOf(Connection connection, int segment) =>
+        connection.Isn + 1 + (uint)_segments[segment].Offset + (_script.SkipAByte && segment > 0 ? 1u : 0u);
+
+    private byte[] BuildSegment(Connection connection, int segment)
+    {
+        (int offset, int length, bool fin) = _segments[segment];
+        byte[] payload = _content.AsSpan(offset, length).ToArray();
+        if (_script.CorruptContent && segment == 0 && payload.Length > 0)
+        {
+            payload[0] ^= 0x20;
+        }
+
+        SegmentFlags flags = _script.DataWithoutAck ? SegmentFlags.None : SegmentFlags.Ack;
+        if (fin)
+        {
+            flags = _script.Fin is FinStyle.Bare or FinStyle.SeparateBare ? SegmentFlags.Fin : flags | SegmentFlags.Fin;
+        }
+
+        uint ack = _script.ConstantAckField ? connection.ClientIsn + 1 : connection.LastClientSeq + 1;
+        return Datagram.Build(SequenceOf(connection, segment), ack, flags, payload, _script.ReservedBits);
+    }
+
+    private void SendSegment(Connection connection, bool first)
+    {
+        int segment = connection.Segment;
+        connection.RetransmitAt = _clock.Elapsed + _script.RetransmissionTimeout;
+        if (first)
+        {
+            connection.Retransmissions = 0;
+            foreach (byte[] injected in _script.InjectBefore?.Invoke(segment, SequenceOf(connection, segment)) ?? [])
+            {
+                Send(connection, injected);
+            }
+
+            if (_script.StrangerBefore == segment)
+            {
+                byte[] forged = BuildSegment(connection, segment);
+                Array.Fill(forged, (byte)'X', SegmentHeader.Size, forged.Length - SegmentHeader.Size);
+                _stranger.SendTo(forged, connection.Peer);
+            }
+
+            if (_script.SendNextFirst.Contains(segment) && segment + 1 < _segments.Count)
+            {
+                Send(connection, BuildSegment(connection, segment + 1));
+            }
+
+            if (_script.LoseSegments.Contains(segment))
+            {
+                Record(connection, BuildSegment(connection, segment), lost: true);
+                return;
+            }
+        }
+
+        byte[] datagram = BuildSegment(connection, segment);
+        Send(connection, datagram);
+        if (_script.DuplicateSegments)
+        {
+            Send(connection, datagram);
+        }
+    }
+
+    private void Send(Connection connection, byte[] datagram)
+    {
+        Record(connection, datagram, lost: false);
+        try
+        {
+            _socket.SendTo(datagram, connection.Peer);
+        }
+        catch (SocketException)
+        {
+            // the client has gone: its port answers unreachable
+        }
+    }
+
+    private void Record(Connection connection, byte[] datagram, bool lost)
+    {
+        lock (_lock)
+        {
+            _record.Add(new Exchanged(false, connection.Peer, Datagram.Parse(datagram, _clock.Elapsed)!, lost));
+        }
+    }
+
+    private enum State
+    {
+        SynReceived,
+        Established,
+        Stalled,
+        Closed,
+    }
+
+    private sealed class Connection(IPEndPoint peer, uint clientIsn, uint isn)
+    {
+        public IPEndPoint Peer { get; } = peer;
+
+        public uint ClientIsn { get; } = clientIsn;
+
+        public uint Isn { get; } = isn;
+
+        public State State { get; set; } = State.SynReceived;
+
+        public int Segment { get; set; }
+
+        public uint LastClientSeq { get; set; }
+
+        public TimeSpan RetransmitAt { get; set; } = TimeSpan.MaxValue;
+
+        public int Retransmissions { get; set; }
+
+        public int SynsSeen { get; set; }
+
+        public int HandshakeAcksSeen { get; set; }
+
+        public HashSet<int> AcksLost { get; } = [];
+
+        public bool FinAckLost { get; set; }
+    }
+}
