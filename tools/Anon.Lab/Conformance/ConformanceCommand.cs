@@ -34,8 +34,13 @@ public static class ConformanceCommand
         var target = new Argument<string>("target") { Description = "The gateway under test, HOST:PORT (127.0.0.1:30000, [::1]:30000)." };
         var expect = new Option<string>("--expect") { Description = "A file with the page the gateway serves, to compare byte for byte.", Required = true };
         var log = new Option<string?>("--log") { Description = "The gateway's log file, for the log-format case." };
+        var patience = new Option<double>("--patience")
+        {
+            Description = "Seconds of silence from the gateway before a case calls its transfer stalled.",
+            DefaultValueFactory = _ => 10,
+        };
         var (json, junit, cases, list, seed) = ReportOptions();
-        var command = new Command("gateway", "Play clients against a running gateway that serves the --expect file.") { target, expect, log, json, junit, cases, list, seed };
+        var command = new Command("gateway", "Play clients against a running gateway that serves the --expect file.") { target, expect, log, patience, json, junit, cases, list, seed };
         command.SetAction(parsed =>
         {
             if (parsed.GetValue(list))
@@ -53,7 +58,15 @@ public static class ConformanceCommand
                 return UsageError($"no such file: {parsed.GetValue(expect)}");
             }
 
-            var gateway = new GatewayTarget(endPoint, File.ReadAllBytes(parsed.GetRequiredValue(expect)), parsed.GetValue(log), parsed.GetValue(seed));
+            if (parsed.GetValue(patience) is not (>= 1 and <= 600))
+            {
+                return UsageError($"--patience takes 1 to 600 seconds, not {parsed.GetValue(patience)}");
+            }
+
+            var gateway = new GatewayTarget(endPoint, File.ReadAllBytes(parsed.GetRequiredValue(expect)), parsed.GetValue(log), parsed.GetValue(seed))
+            {
+                Patience = TimeSpan.FromSeconds(parsed.GetValue(patience)),
+            };
             return RunCases(GatewayCases.All, gateway, $"gateway {endPoint}", parsed.GetValue(cases), parsed.GetValue(json), parsed.GetValue(junit));
         });
         return command;
@@ -103,7 +116,8 @@ public static class ConformanceCommand
             Description = "A reading of the spec: " + string.Join(", ", Peers.GatewayReadings.Keys) + "; or a broken gateway: " + string.Join(", ", Peers.BrokenGateways.Keys),
             DefaultValueFactory = _ => "plain",
         };
-        var command = new Command("peer-gateway", "Run the suite's own gateway, in one reading of the spec or broken on purpose, until stopped.") { page, port, variant };
+        var log = new Option<string?>("--log") { Description = "Log each datagram to this file, in the spec's format (or, for malformed-log, not)." };
+        var command = new Command("peer-gateway", "Run the suite's own gateway, in one reading of the spec or broken on purpose, until stopped.") { page, port, variant, log };
         command.SetAction(async (parsed, cancel) =>
         {
             string name = parsed.GetRequiredValue(variant);
@@ -113,7 +127,7 @@ public static class ConformanceCommand
                 return UsageError($"no gateway variant {name}");
             }
 
-            using var gateway = new SuiteGateway(File.ReadAllBytes(parsed.GetRequiredValue(page)), script, parsed.GetValue(port));
+            using var gateway = new SuiteGateway(File.ReadAllBytes(parsed.GetRequiredValue(page)), script, parsed.GetValue(port), parsed.GetValue(log));
             Console.WriteLine($"peer-gateway ({name}): listening on UDP port {gateway.Port}");
             await Task.Delay(Timeout.Infinite, cancel).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
             return 0;

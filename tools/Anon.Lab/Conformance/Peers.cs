@@ -35,6 +35,21 @@ public static class Peers
         ["retransmits-forever"] = (new() { MaximumRetransmissions = int.MaxValue, RetransmissionTimeout = TimeSpan.FromMilliseconds(300) }, "gateway.retransmit.bounded"),
         ["takes-any-handshake-ack"] = (new() { AcceptAnyHandshakeAck = true }, "gateway.handshake.forged-ack"),
         ["moves-on-any-ack"] = (new() { AdvanceOnAnyAck = true }, "gateway.ack.beyond-sent"),
+        ["pads-syn-ack"] = (new() { SynAckPadding = 512 }, "gateway.handshake.syn-answer-size"),
+        ["data-from-isn"] = (new() { DataFromIsn = true }, "gateway.data.first-segment"),
+        ["ack-field-zero"] = (new() { AckFieldZero = true }, "gateway.data.ack-field"),
+        ["answers-one-syn"] = (new() { IgnoreRepeatedSyn = true, NeverRetransmit = true }, "gateway.retransmit.syn-ack-lost"),
+        ["forgets-half-open"] = (new() { HalfOpenLifetime = TimeSpan.FromMilliseconds(500) }, "gateway.retransmit.handshake-ack-lost"),
+        ["retransmits-on-duplicate-acks-only"] = (new() { AnswerDuplicateAcks = true, NeverRetransmit = true }, "gateway.retransmit.ack-lost"),
+        ["never-retransmits-fin"] = (new() { NeverRetransmitFin = true }, "gateway.retransmit.fin-lost"),
+        ["drops-fin-when-retransmitting"] = (new() { RetransmitFinWithoutFlag = true }, "gateway.retransmit.fin-ack-lost"),
+        ["aborts-on-repeated-handshake-ack"] = (new() { AbortOnRepeatedHandshakeAck = true }, "gateway.duplicate.handshake-ack"),
+        ["aborts-on-stale-ack"] = (new() { AbortOnStaleAck = true }, "gateway.reorder.acks"),
+        ["ignores-new-syn-from-known-peer"] = (new() { IgnoreNewSynFromKnownPeer = true }, "gateway.restart.client"),
+        ["one-connection-for-all"] = (new() { SingleConnection = true }, "gateway.concurrent.clients"),
+        ["dies-on-a-runt"] = (new() { DieOnRunt = true }, "gateway.garbage.before"),
+        ["syn-bit-restarts"] = (new() { AnySynBitRestarts = true }, "gateway.garbage.amid"),
+        ["malformed-log"] = (new() { MalformedLog = true }, "gateway.log.format"),
     };
 
     /// <summary>Clients that read the spec another way; our gateway must serve each to a clean close.</summary>
@@ -63,6 +78,26 @@ public static class Peers
             ["partial-file"] = (new() { MaximumSilentWaits = 2 }, ClientDefect.PartialFileOnFailure, "client.failure.stalled-gateway"),
             ["never-gives-up"] = (new() { MaximumSilentWaits = 1000 }, ClientDefect.None, "client.failure.silent-gateway"),
             ["malformed-log"] = (new(), ClientDefect.MalformedLog, "client.log.format"),
+            ["handshake-ack-off-by-one"] = (new() { HandshakeAckOffByOne = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.handshake.ack"),
+            ["acks-with-its-isn"] = (new() { Sequence = SequenceStyle.Isn }, ClientDefect.None, "client.data.ack-sequence"),
+            ["appends-a-newline"] = (new(), ClientDefect.AppendsNewline, "client.content.file"),
+            ["silent-on-a-bad-command"] = (new(), ClientDefect.SilentOnBadCommand, "client.command.unparsable"),
+            ["answers-one-syn-ack"] = (new() { IgnoreRepeatedSynAck = true, NeverRetransmit = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.retransmit.handshake-ack-lost"),
+            ["gives-up-at-first-silence"] = (new() { ReceiveTimeout = TimeSpan.FromMilliseconds(100), MaximumSilentWaits = 1 }, ClientDefect.None, "client.retransmit.segment-lost"),
+            ["never-acks-a-duplicate"] = (new() { IgnoreDuplicates = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.retransmit.ack-lost"),
+            ["fails-on-fin-again"] = (new() { FinAgainIsAnError = true }, ClientDefect.None, "client.retransmit.fin-ack-lost"),
+            ["aborts-on-second-syn-ack"] = (new() { AbortOnSecondSynAck = true }, ClientDefect.None, "client.duplicate.syn-ack"),
+            ["takes-in-arrival-order"] = (new() { TakeInArrivalOrder = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.reorder.segments"),
+            ["dies-on-a-runt"] = (new() { DieOnRunt = true }, ClientDefect.None, "client.garbage.amid"),
+            ["takes-oversize"] = (new() { TakeOversize = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.segment.oversize"),
+            ["reads-from-anyone"] = (new() { FromAnyone = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.segment.from-stranger"),
+            ["drops-reserved-bits"] = (new() { DropReservedBits = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.header.reserved-bits-ignored"),
+            ["requires-ack-flag"] = (new() { RequireAckFlag = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.reading.fin-without-ack"),
+            ["ignores-empty-segments"] = (new() { IgnoreEmptySegments = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.reading.separate-fin"),
+            ["checks-ack-field"] = (new() { RequireCountingAckField = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.reading.constant-ack-field"),
+            ["ends-on-a-short-segment"] = (new() { FinOnlyOnShortSegment = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.page.multiple-of-512"),
+            ["waits-for-data-first"] = (new() { WaitForDataFirst = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.page.empty"),
+            ["no-wraparound"] = (new() { NoWraparound = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.sequence.wraparound"),
         };
 }
 
@@ -79,6 +114,12 @@ public enum ClientDefect
 
     /// <summary>Logs packets as "RECV seq=1 ack=2".</summary>
     MalformedLog,
+
+    /// <summary>Writes the page with a newline added.</summary>
+    AppendsNewline,
+
+    /// <summary>Exits 0 and says nothing when the first line is no command.</summary>
+    SilentOnBadCommand,
 }
 
 /// <summary>The suite's client as a program (<c>anon-lab conformance peer-client</c>): one fetch, the file, the command.</summary>
@@ -86,11 +127,9 @@ public static class PeerClient
 {
     public static int Run(System.Net.IPEndPoint gateway, string logPath, string outputPath, ClientScript script, ClientDefect defect, TextWriter output)
     {
-        using var probe = new Probe(gateway);
-        FetchResult result = SuiteClient.Fetch(probe, script);
-        File.WriteAllLines(logPath, defect == ClientDefect.MalformedLog
-            ? probe.PacketLines.Select(line => string.Join(' ', line.Split(' ').Take(3).Select((word, i) => i switch { 1 => "seq=" + word, 2 => "ack=" + word, _ => word })))
-            : probe.PacketLines);
+        using var probe = new Probe(gateway, script.FromAnyone);
+        FetchResult result = SuiteClient.Fetch(probe, script with { Linger = TimeSpan.FromMilliseconds(500) });
+        File.WriteAllLines(logPath, defect == ClientDefect.MalformedLog ? probe.PacketLines.Select(BrokenLog.Line) : probe.PacketLines);
         byte[] content = [.. result.Content];
         if (!result.Completed)
         {
@@ -103,7 +142,7 @@ public static class PeerClient
             return 69;
         }
 
-        File.WriteAllBytes(outputPath, content);
+        File.WriteAllBytes(outputPath, defect == ClientDefect.AppendsNewline ? [.. content, (byte)'\n'] : content);
         string[] lines = System.Text.Encoding.ASCII.GetString(content).Split('\n');
         string line = (defect == ClientDefect.SecondLineCommand && lines.Length > 1 ? lines[1] : lines[0]).Trim();
         switch (line.ToUpperInvariant())
@@ -114,9 +153,18 @@ public static class PeerClient
             case "COMMAND=LIGHTOFF":
                 output.WriteLine("peer-client: LED is OFF");
                 return 0;
+            case var _ when defect == ClientDefect.SilentOnBadCommand:
+                return 0;
             default:
                 output.WriteLine($"peer-client: error: cannot parse the command \"{line}\"");
                 return 65;
         }
     }
+}
+
+/// <summary>The log line of a broken peer: "RECV seq=1 ack=2", its flags left out.</summary>
+internal static class BrokenLog
+{
+    public static string Line(string line) =>
+        string.Join(' ', line.Split(' ').Take(3).Select((word, i) => i switch { 1 => "seq=" + word, 2 => "ack=" + word, _ => word }));
 }

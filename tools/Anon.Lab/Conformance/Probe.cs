@@ -12,17 +12,37 @@ namespace Anon.Lab.Conformance;
 public sealed class Probe : IDisposable
 {
     private readonly Socket _socket;
+    private readonly IPEndPoint _gateway;
+    private readonly bool _fromAnyone;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly byte[] _buffer = new byte[65536];
+    private EndPoint _source;
 
-    public Probe(IPEndPoint gateway)
+    /// <param name="fromAnyone">
+    /// A broken client's socket: not connected, so that datagrams from any address and port are read
+    /// as the gateway's.
+    /// </param>
+    public Probe(IPEndPoint gateway, bool fromAnyone = false)
     {
+        _gateway = gateway;
+        _fromAnyone = fromAnyone;
+        _source = new IPEndPoint(gateway.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
         _socket = new Socket(gateway.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        _socket.Connect(gateway);
+        if (fromAnyone)
+        {
+            _socket.Bind(_source);
+        }
+        else
+        {
+            _socket.Connect(gateway);
+        }
     }
 
     /// <summary>Every datagram received, in order, runts left out.</summary>
     public List<Datagram> Received { get; } = [];
+
+    /// <summary>Datagrams received that were shorter than the header.</summary>
+    public int Runts { get; private set; }
 
     public TimeSpan Now => _clock.Elapsed;
 
@@ -40,7 +60,14 @@ public sealed class Probe : IDisposable
 
         try
         {
-            _socket.Send(datagram);
+            if (_fromAnyone)
+            {
+                _socket.SendTo(datagram, _gateway);
+            }
+            else
+            {
+                _socket.Send(datagram);
+            }
         }
         catch (SocketException)
         {
@@ -63,7 +90,7 @@ public sealed class Probe : IDisposable
             int length;
             try
             {
-                length = _socket.Receive(_buffer);
+                length = _fromAnyone ? _socket.ReceiveFrom(_buffer, ref _source) : _socket.Receive(_buffer);
             }
             catch (SocketException)
             {
@@ -76,6 +103,8 @@ public sealed class Probe : IDisposable
                 PacketLines.Add(PacketLogLine.Format(PacketDirection.Receive, datagram.Header));
                 return datagram;
             }
+
+            Runts++;
         }
     }
 

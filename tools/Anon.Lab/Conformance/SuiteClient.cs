@@ -45,6 +45,15 @@ public sealed record ClientScript
     /// <summary>Give up after this many silent waits in a row.</summary>
     public int MaximumSilentWaits { get; init; } = 10;
 
+    /// <summary>Called once the SYN|ACK came, before the handshake ACK (a case holds clients there).</summary>
+    public Action? AfterSynAck { get; init; }
+
+    /// <summary>After the ACK|FIN, how long to stay and answer the FIN again if it comes (our ACK|FIN lost).</summary>
+    public TimeSpan Linger { get; init; }
+
+    /// <summary>Take a FIN that comes again after our ACK|FIN as a protocol error, and fail.</summary>
+    public bool FinAgainIsAnError { get; init; }
+
     // Readings of the spec that other clients take (accepted by our gateway).
 
     /// <summary>How the pure ACKs number their seq: the sample's + 1, constant, or + the bytes received.</summary>
@@ -78,6 +87,51 @@ public sealed record ClientScript
 
     /// <summary>Never retransmit the SYN or the handshake ACK.</summary>
     public bool NeverRetransmit { get; init; }
+
+    /// <summary>A handshake ACK whose ack is the gateway's ISN, not ISN + 1.</summary>
+    public bool HandshakeAckOffByOne { get; init; }
+
+    /// <summary>Answer only the first SYN|ACK; the same SYN|ACK again gets nothing.</summary>
+    public bool IgnoreRepeatedSynAck { get; init; }
+
+    /// <summary>Give up at the first SYN|ACK after the handshake, as a protocol error.</summary>
+    public bool AbortOnSecondSynAck { get; init; }
+
+    /// <summary>A segment we already have gets no acknowledgment.</summary>
+    public bool IgnoreDuplicates { get; init; }
+
+    /// <summary>Take a segment ahead of the next expected one, in the order segments arrive.</summary>
+    public bool TakeInArrivalOrder { get; init; }
+
+    /// <summary>Give up at a datagram shorter than the header.</summary>
+    public bool DieOnRunt { get; init; }
+
+    /// <summary>Take a segment longer than 512 bytes.</summary>
+    public bool TakeOversize { get; init; }
+
+    /// <summary>Take datagrams from any address and port as the gateway's (an unconnected socket).</summary>
+    public bool FromAnyone { get; init; }
+
+    /// <summary>Drop every datagram with a reserved bit set.</summary>
+    public bool DropReservedBits { get; init; }
+
+    /// <summary>Take only segments with the ACK flag (a FIN alone is dropped).</summary>
+    public bool RequireAckFlag { get; init; }
+
+    /// <summary>Drop every segment without payload, FIN or not.</summary>
+    public bool IgnoreEmptySegments { get; init; }
+
+    /// <summary>Drop a segment whose ack field is not our last seq + 1.</summary>
+    public bool RequireCountingAckField { get; init; }
+
+    /// <summary>Take FIN only on a segment shorter than 512 bytes (the end found by length).</summary>
+    public bool FinOnlyOnShortSegment { get; init; }
+
+    /// <summary>Drop an empty segment while no data has come (an empty page never ends).</summary>
+    public bool WaitForDataFirst { get; init; }
+
+    /// <summary>Compare sequence numbers as if they never wrapped past 2^32.</summary>
+    public bool NoWraparound { get; init; }
 }
 
 public enum SequenceStyle
@@ -85,12 +139,18 @@ public enum SequenceStyle
     PlusOne,
     Constant,
     PlusBytes,
+
+    /// <summary>Every pure ACK with the ISN itself, below the handshake ACK's seq (a broken client).</summary>
+    Isn,
 }
 
 /// <summary>What one fetch saw.</summary>
 public sealed class FetchResult
 {
     public uint ClientIsn { get; init; }
+
+    /// <summary>SYNs sent before the SYN|ACK came.</summary>
+    public int SynsSent { get; set; }
 
     public Datagram? SynAck { get; set; }
 
@@ -142,6 +202,7 @@ public static class SuiteClient
             }
 
             probe.SendRaw(syn);
+            result.SynsSent++;
             Datagram? answer = probe.ReceiveWhere(d => d.Is(SegmentFlags.Syn | SegmentFlags.Ack) && d.Ack == isn + 1, script.ReceiveTimeout);
             if (answer is not null && synAcksLost++ >= script.LoseSynAcks)
             {
@@ -149,6 +210,7 @@ public static class SuiteClient
             }
         }
 
+        script.AfterSynAck?.Invoke();
         uint gatewayIsn = result.SynAck.Seq;
         uint expected = gatewayIsn + 1;
         uint seq = isn + 1;
@@ -157,7 +219,7 @@ public static class SuiteClient
             result.Segments.AddRange(probe.Drain(script.HandshakeAckDelay).Where(d => d.Payload.Length > 0 || d.Header.IsFin));
         }
 
-        byte[] lastAnswer = Datagram.Build(seq, gatewayIsn + 1, SegmentFlags.Ack, reservedBits: script.ReservedBits);
+        byte[] lastAnswer = Datagram.Build(seq, gatewayIsn + (script.HandshakeAckOffByOne ? 0u : 1u), SegmentFlags.Ack, reservedBits: script.ReservedBits);
         for (int copy = 0; copy < script.HandshakeAckCopies; copy++)
         {
             probe.SendRaw(lastAnswer);
@@ -169,6 +231,17 @@ public static class SuiteClient
         for (int turn = 0; turn < 100_000; turn++)
         {
             Datagram? datagram = probe.Receive(script.ReceiveTimeout);
+            if (script.DieOnRunt && probe.Runts > 0)
+            {
+                result.Stalled = "a datagram shorter than the header could not be read";
+                return result;
+            }
+
+            if (datagram is not null && script.DropReservedBits && datagram.Header.HasReservedBits)
+            {
+                continue;
+            }
+
             if (datagram is null)
             {
                 if (++silentWaits >= script.MaximumSilentWaits)
@@ -188,18 +261,35 @@ public static class SuiteClient
             silentWaits = 0;
             if (datagram.Is(SegmentFlags.Syn | SegmentFlags.Ack))
             {
-                probe.SendRaw(lastAnswer);
+                if (script.AbortOnSecondSynAck)
+                {
+                    result.Stalled = "a SYN|ACK after the handshake";
+                    return result;
+                }
+
+                if (!script.IgnoreRepeatedSynAck)
+                {
+                    probe.SendRaw(lastAnswer);
+                }
+
                 continue;
             }
 
-            if (datagram.Payload.Length == 0 && !datagram.Header.IsFin)
+            bool empty = datagram.Payload.Length == 0;
+            if (datagram.Header.IsSyn
+                || (empty && (!datagram.Header.IsFin || script.IgnoreEmptySegments || (script.WaitForDataFirst && result.Taken.Count == 0)))
+                || (datagram.Payload.Length > Segments.MaxPayload && !script.TakeOversize)
+                || (script.RequireAckFlag && !datagram.Header.IsAck)
+                || (script.RequireCountingAckField && datagram.Ack != seq + 1))
             {
                 result.Unexpected.Add(datagram);
                 continue;
             }
 
             result.Segments.Add(datagram);
-            int offset = (int)(datagram.Seq - expected);
+            int offset = script.NoWraparound
+                ? (int)Math.Clamp((long)datagram.Seq - ((long)gatewayIsn + 1 + result.Content.Count), int.MinValue, int.MaxValue)
+                : (int)(datagram.Seq - expected);
             if (result.Taken.Count > 0 && offset + datagram.Payload.Length <= 0 && (offset < 0 || result.Fin is not null))
             {
                 if (script.AppendDuplicates)
@@ -207,7 +297,11 @@ public static class SuiteClient
                     result.Content.AddRange(datagram.Payload);
                 }
 
-                probe.SendRaw(lastAnswer); // a segment we have: its acknowledgment was lost
+                if (!script.IgnoreDuplicates)
+                {
+                    probe.SendRaw(lastAnswer); // a segment we have: its acknowledgment was lost
+                }
+
                 if (result.Fin is not null)
                 {
                     return result; // the FIN again: answered again, and that is the end
@@ -216,7 +310,11 @@ public static class SuiteClient
                 continue;
             }
 
-            if (offset != 0 || result.Fin is not null)
+            if (script.TakeInArrivalOrder && offset > 0 && result.Fin is null)
+            {
+                expected = datagram.Seq; // a gap left behind
+            }
+            else if (offset != 0 || result.Fin is not null)
             {
                 result.Unexpected.Add(datagram);
                 continue;
@@ -238,10 +336,11 @@ public static class SuiteClient
             result.Taken.Add(datagram);
             result.Content.AddRange(datagram.Payload);
             expected += (uint)datagram.Payload.Length;
-            bool fin = datagram.Header.IsFin;
+            bool fin = datagram.Header.IsFin && !(script.FinOnlyOnShortSegment && datagram.Payload.Length == Segments.MaxPayload);
             seq = script.Sequence switch
             {
                 SequenceStyle.Constant => isn + 1,
+                SequenceStyle.Isn => isn,
                 SequenceStyle.PlusBytes => seq + (uint)datagram.Payload.Length,
                 _ => seq + 1,
             };
@@ -295,11 +394,28 @@ public static class SuiteClient
 
             if (fin)
             {
+                Linger(probe, script, lastAnswer, result);
                 return result;
             }
         }
 
         result.Stalled = "the turn limit";
         return result;
+    }
+
+    /// <summary>Answers the FIN again with our ACK|FIN while it comes within the script's linger.</summary>
+    private static void Linger(Probe probe, ClientScript script, byte[] finAck, FetchResult result)
+    {
+        TimeSpan until = probe.Now + script.Linger;
+        while (probe.ReceiveWhere(d => d.Header.IsFin, until - probe.Now) is not null)
+        {
+            if (script.FinAgainIsAnError)
+            {
+                result.Stalled = "a FIN after the close";
+                return;
+            }
+
+            probe.SendRaw(finAck);
+        }
     }
 }

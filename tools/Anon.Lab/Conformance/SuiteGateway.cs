@@ -79,9 +79,14 @@ public sealed record GatewayScript
     /// <summary>Answer nothing at all.</summary>
     public bool Silent { get; init; }
 
+    /// <summary>Of the data segments; short, so that the cases that lose one run quickly.</summary>
     public TimeSpan RetransmissionTimeout { get; init; } = TimeSpan.FromMilliseconds(200);
 
-    public int MaximumRetransmissions { get; init; } = 25;
+    /// <summary>Of the SYN|ACK: RFC 6298 §2.1's initial 1 s, so that a SYN from a forged address gets few answers.</summary>
+    public TimeSpan SynAckRetransmissionTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Sends of one packet again before giving up: 2 s of data retransmissions, 10 s of SYN|ACKs.</summary>
+    public int MaximumRetransmissions { get; init; } = 10;
 
     // Defects of a broken gateway, for the suite's own tests.
 
@@ -112,6 +117,48 @@ public sealed record GatewayScript
 
     /// <summary>Take the handshake ACK whatever its ack field holds.</summary>
     public bool AcceptAnyHandshakeAck { get; init; }
+
+    /// <summary>Bytes of payload padding the SYN|ACK: a 12-byte SYN gets more back than it sent.</summary>
+    public int SynAckPadding { get; init; }
+
+    /// <summary>Number the content from the ISN instead of ISN + 1.</summary>
+    public bool DataFromIsn { get; init; }
+
+    /// <summary>An ack field of 0 in every segment, acknowledging nothing the client sent.</summary>
+    public bool AckFieldZero { get; init; }
+
+    /// <summary>Answer only the first SYN of a handshake; a SYN sent again gets nothing.</summary>
+    public bool IgnoreRepeatedSyn { get; init; }
+
+    /// <summary>Forget a connection whose handshake ACK has not come within this time.</summary>
+    public TimeSpan? HalfOpenLifetime { get; init; }
+
+    /// <summary>Never send the segment with FIN again.</summary>
+    public bool NeverRetransmitFin { get; init; }
+
+    /// <summary>The segment with FIN, sent again, lacks the FIN flag.</summary>
+    public bool RetransmitFinWithoutFlag { get; init; }
+
+    /// <summary>Drop the connection at a second copy of the handshake ACK.</summary>
+    public bool AbortOnRepeatedHandshakeAck { get; init; }
+
+    /// <summary>Drop the connection at an ACK older than the segment in flight.</summary>
+    public bool AbortOnStaleAck { get; init; }
+
+    /// <summary>Ignore a SYN with a new ISN from an address whose connection is still open.</summary>
+    public bool IgnoreNewSynFromKnownPeer { get; init; }
+
+    /// <summary>One connection for all clients: a SYN from anyone replaces it.</summary>
+    public bool SingleConnection { get; init; }
+
+    /// <summary>Stop answering anything once a datagram shorter than the header came.</summary>
+    public bool DieOnRunt { get; init; }
+
+    /// <summary>Take any datagram with the SYN bit (SYN|FIN, ACK|SYN|FIN) as a new SYN, dropping the transfer in flight for it.</summary>
+    public bool AnySynBitRestarts { get; init; }
+
+    /// <summary>Log packets as "RECV seq=1 ack=2" instead of the spec's format.</summary>
+    public bool MalformedLog { get; init; }
 }
 
 /// <summary>One datagram in the suite gateway's record.</summary>
@@ -134,11 +181,15 @@ public sealed class SuiteGateway : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _loop;
     private readonly List<(int Offset, int Length, bool Fin)> _segments;
+    private readonly StreamWriter? _log;
+    private bool _dead;
 
-    public SuiteGateway(byte[] content, GatewayScript script, int port = 0)
+    /// <param name="logPath">Where to log each datagram in the spec's format (or, broken, not); no log when null.</param>
+    public SuiteGateway(byte[] content, GatewayScript script, int port = 0, string? logPath = null)
     {
         _content = content;
         _script = script;
+        _log = logPath is null ? null : new StreamWriter(logPath) { AutoFlush = true };
         _segments = Plan(content.Length, script);
         _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         _socket.Bind(new IPEndPoint(IPAddress.Loopback, port));
@@ -172,6 +223,7 @@ public sealed class SuiteGateway : IDisposable
         _socket.Dispose();
         _stranger.Dispose();
         _stop.Dispose();
+        _log?.Dispose();
     }
 
     private static List<(int Offset, int Length, bool Fin)> Plan(int length, GatewayScript script)
@@ -225,7 +277,8 @@ public sealed class SuiteGateway : IDisposable
     private void Handle(IPEndPoint peer, ReadOnlySpan<byte> raw)
     {
         Datagram? datagram = Datagram.Parse(raw, _clock.Elapsed);
-        if (datagram is null)
+        _dead |= datagram is null && _script.DieOnRunt;
+        if (datagram is null || _dead)
         {
             return;
         }
@@ -235,21 +288,47 @@ public sealed class SuiteGateway : IDisposable
             _record.Add(new Exchanged(true, peer, datagram));
         }
 
+        Log(PacketDirection.Receive, datagram.Header);
         if (_script.Silent)
         {
             return;
         }
 
         _connections.TryGetValue(peer, out Connection? connection);
-        if (datagram.Header.IsSyn && !datagram.Header.IsAck && !datagram.Header.IsFin)
+        bool opens = datagram.Header.IsSyn && (_script.AnySynBitRestarts || (!datagram.Header.IsAck && !datagram.Header.IsFin));
+        if (opens)
         {
+            if (connection is { State: State.Established } && connection.ClientIsn != datagram.Seq && !_script.AnySynBitRestarts)
+            {
+                // A restarted client, or a forged SYN: the transfer in flight goes on until the new
+                // handshake completes (its ACK acknowledges the new ISN + 1).
+                if (!_script.IgnoreNewSynFromKnownPeer)
+                {
+                    connection.Replacement ??= NewConnection(peer, datagram.Seq);
+                    SendSynAck(connection.Replacement);
+                }
+
+                return;
+            }
+
             if (connection is null || connection.ClientIsn != datagram.Seq)
             {
-                connection = new Connection(peer, datagram.Seq, _script.Isn ?? (uint)Random.Shared.NextInt64(0, uint.MaxValue));
+                if (connection is { State: State.SynReceived } && _script.IgnoreNewSynFromKnownPeer)
+                {
+                    return;
+                }
+
+                if (_script.SingleConnection)
+                {
+                    _connections.Clear();
+                }
+
+                connection = NewConnection(peer, datagram.Seq);
                 _connections[peer] = connection;
             }
 
-            if (++connection.SynsSeen <= _script.LoseSyns || connection.State != State.SynReceived)
+            if (++connection.SynsSeen <= _script.LoseSyns || connection.State != State.SynReceived
+                || (_script.IgnoreRepeatedSyn && connection.SynsSeen > 1))
             {
                 return;
             }
@@ -281,11 +360,29 @@ public sealed class SuiteGateway : IDisposable
                 connection.LastClientSeq = datagram.Seq;
                 SendSegment(connection, first: true);
                 break;
+            case State.Established when connection.Replacement is { } replacement && datagram.Header.IsAck && datagram.Ack == replacement.Isn + 1:
+                _connections[peer] = replacement;
+                replacement.State = State.Established;
+                replacement.LastClientSeq = datagram.Seq;
+                SendSegment(replacement, first: true);
+                break;
+            case State.Established when Aborts(connection, datagram):
+                connection.State = State.Aborted;
+                break;
             case State.Established:
                 HandleAck(connection, datagram);
                 break;
         }
     }
+
+    private Connection NewConnection(IPEndPoint peer, uint clientIsn) =>
+        new(peer, clientIsn, _script.Isn ?? (uint)Random.Shared.NextInt64(0, uint.MaxValue), _clock.Elapsed);
+
+    /// <summary>Whether a broken gateway's strictness drops the connection at this datagram.</summary>
+    private bool Aborts(Connection connection, Datagram datagram) =>
+        datagram.Header.IsAck && (
+            (_script.AbortOnRepeatedHandshakeAck && datagram.Seq == connection.ClientIsn + 1 && datagram.Ack == connection.Isn + 1)
+            || (_script.AbortOnStaleAck && (int)(datagram.Ack - SequenceOf(connection, connection.Segment)) < 0));
 
     private void HandleAck(Connection connection, Datagram datagram)
     {
@@ -350,9 +447,22 @@ public sealed class SuiteGateway : IDisposable
     private void OnTimers()
     {
         TimeSpan now = _clock.Elapsed;
+        if (_script.HalfOpenLifetime is { } lifetime)
+        {
+            foreach (Connection halfOpen in _connections.Values.Where(c => c.State == State.SynReceived && now - c.OpenedAt > lifetime).ToList())
+            {
+                _connections.Remove(halfOpen.Peer);
+            }
+        }
+
         foreach (Connection connection in _connections.Values)
         {
-            if (connection.RetransmitAt > now || connection.State is State.Closed or State.Stalled || _script.NeverRetransmit)
+            if (connection.RetransmitAt > now || connection.State is State.Closed or State.Stalled or State.Aborted || _script.NeverRetransmit || _dead)
+            {
+                continue;
+            }
+
+            if (_script.NeverRetransmitFin && connection.State == State.Established && _segments[connection.Segment].Fin)
             {
                 continue;
             }
@@ -377,8 +487,8 @@ public sealed class SuiteGateway : IDisposable
     private void SendSynAck(Connection connection)
     {
         uint ack = connection.ClientIsn + (_script.SynAckAckOffByOne ? 0u : 1u);
-        byte[] synAck = Datagram.Build(connection.Isn, ack, SegmentFlags.Syn | SegmentFlags.Ack, reservedBits: _script.ReservedBits);
-        connection.RetransmitAt = _clock.Elapsed + _script.RetransmissionTimeout;
+        byte[] synAck = Datagram.Build(connection.Isn, ack, SegmentFlags.Syn | SegmentFlags.Ack, new byte[_script.SynAckPadding], _script.ReservedBits);
+        connection.RetransmitAt = _clock.Elapsed + _script.SynAckRetransmissionTimeout;
         Send(connection, synAck);
         if (_script.DuplicateSynAck)
         {
@@ -387,9 +497,9 @@ public sealed class SuiteGateway : IDisposable
     }
 
     private uint SequenceOf(Connection connection, int segment) =>
-        connection.Isn + 1 + (uint)_segments[segment].Offset + (_script.SkipAByte && segment > 0 ? 1u : 0u);
+        connection.Isn + 1 + (uint)_segments[segment].Offset + (_script.SkipAByte && segment > 0 ? 1u : 0u) - (_script.DataFromIsn ? 1u : 0u);
 
-    private byte[] BuildSegment(Connection connection, int segment)
+    private byte[] BuildSegment(Connection connection, int segment, bool again = false)
     {
         (int offset, int length, bool fin) = _segments[segment];
         byte[] payload = _content.AsSpan(offset, length).ToArray();
@@ -399,12 +509,12 @@ public sealed class SuiteGateway : IDisposable
         }
 
         SegmentFlags flags = _script.DataWithoutAck ? SegmentFlags.None : SegmentFlags.Ack;
-        if (fin)
+        if (fin && !(again && _script.RetransmitFinWithoutFlag))
         {
             flags = _script.Fin is FinStyle.Bare or FinStyle.SeparateBare ? SegmentFlags.Fin : flags | SegmentFlags.Fin;
         }
 
-        uint ack = _script.ConstantAckField ? connection.ClientIsn + 1 : connection.LastClientSeq + 1;
+        uint ack = _script.AckFieldZero ? 0 : _script.ConstantAckField ? connection.ClientIsn + 1 : connection.LastClientSeq + 1;
         return Datagram.Build(SequenceOf(connection, segment), ack, flags, payload, _script.ReservedBits);
     }
 
@@ -439,7 +549,7 @@ public sealed class SuiteGateway : IDisposable
             }
         }
 
-        byte[] datagram = BuildSegment(connection, segment);
+        byte[] datagram = BuildSegment(connection, segment, again: !first);
         Send(connection, datagram);
         if (_script.DuplicateSegments)
         {
@@ -450,6 +560,11 @@ public sealed class SuiteGateway : IDisposable
     private void Send(Connection connection, byte[] datagram)
     {
         Record(connection, datagram, lost: false);
+        if (SegmentHeader.TryRead(datagram, out SegmentHeader header))
+        {
+            Log(PacketDirection.Send, header);
+        }
+
         try
         {
             _socket.SendTo(datagram, connection.Peer);
@@ -468,17 +583,34 @@ public sealed class SuiteGateway : IDisposable
         }
     }
 
+    private void Log(PacketDirection direction, SegmentHeader header)
+    {
+        if (_log is not null)
+        {
+            string line = PacketLogLine.Format(direction, header);
+            _log.WriteLine(_script.MalformedLog ? BrokenLog.Line(line) : line);
+        }
+    }
+
     private enum State
     {
         SynReceived,
         Established,
         Stalled,
         Closed,
+
+        /// <summary>Dropped by a broken gateway's strictness, not completed.</summary>
+        Aborted,
     }
 
-    private sealed class Connection(IPEndPoint peer, uint clientIsn, uint isn)
+    private sealed class Connection(IPEndPoint peer, uint clientIsn, uint isn, TimeSpan openedAt)
     {
         public IPEndPoint Peer { get; } = peer;
+
+        public TimeSpan OpenedAt { get; } = openedAt;
+
+        /// <summary>A new connection from the same address, half open while this one goes on.</summary>
+        public Connection? Replacement { get; set; }
 
         public uint ClientIsn { get; } = clientIsn;
 
