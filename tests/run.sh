@@ -4,6 +4,7 @@
 #   dumpcap, tshark   tshark       the Wireshark dissector decodes a captured transfer
 #   nginx (stream)    nginx, libnginx-mod-stream   a fleet of gateways behind nginx's UDP proxy
 #   chromium, a font  chromium, fonts-dejavu-core   the gateway's status page, rendered headless
+#   systemd-analyze   systemd      deploy/'s units checked with `systemd-analyze verify` (no running systemd needed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,7 @@ command -v dumpcap >/dev/null 2>&1 || missing+=(tshark)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
 [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || missing+=(libnginx-mod-stream)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+[ -x /usr/bin/systemd-analyze ] || missing+=(systemd)
 # The status page's screenshot check needs text drawn: at least one font (chromium only recommends one).
 [ -n "$(fc-list 2>/dev/null)" ] || missing+=(fontconfig fonts-dejavu-core)
 

@@ -21,6 +21,9 @@ internal sealed class PageRefresher(
     /// <summary>Longest wait between tries while the server fails (or the interval, if longer).</summary>
     private static readonly TimeSpan MaximumBackoff = TimeSpan.FromMinutes(10);
 
+    /// <summary>The wait between refreshes last said in the log, so that it is said when it changes only.</summary>
+    private TimeSpan _waitLogged;
+
     public async Task RunAsync(PageVersion first, CancellationToken stop)
     {
         PageVersion current = first;
@@ -78,7 +81,19 @@ internal sealed class PageRefresher(
         ? command.ToPageText()
         : $"no known command: first line is \"{CommandPage.DescribeFirstLine(page)}\"";
 
-    /// <summary>The interval, but never before the server's <c>Cache-Control: max-age</c> says the page goes stale.</summary>
-    private TimeSpan NextRefresh(PageVersion current) =>
-        current.MaxAge is { } maxAge && maxAge > interval ? maxAge : interval;
+    /// <summary>
+    /// The interval, but never before the server's <c>Cache-Control: max-age</c> says the page goes
+    /// stale (RFC 9111 §4.2.1); logged when max-age sets it, so that a slower refresh is explained.
+    /// </summary>
+    private TimeSpan NextRefresh(PageVersion current)
+    {
+        TimeSpan wait = current.MaxAge is { } maxAge && maxAge > interval ? maxAge : interval;
+        if (wait != interval && wait != _waitLogged)
+        {
+            log.Event($"the server's max-age keeps the page fresh for {wait.TotalSeconds:0.#} s: refreshing after that, not every {interval.TotalSeconds:0.#} s");
+        }
+
+        _waitLogged = wait;
+        return wait;
+    }
 }

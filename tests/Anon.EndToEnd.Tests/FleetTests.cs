@@ -16,7 +16,7 @@ public sealed partial class FleetTests(WebFixture web, ITestOutputHelper output)
     private readonly Scratch _scratch = new();
 
     [Fact]
-    public async Task A_hundred_clients_through_nginx_all_get_the_page_while_one_of_three_gateways_stops()
+    public async Task A_hundred_clients_through_nginx_all_get_the_page_before_and_after_one_of_three_gateways_stops_between_waves()
     {
         string nginx = Repository.Tool("nginx", "nginx");
         var gateways = new GatewayProcess[3];

@@ -24,7 +24,7 @@ public sealed class WatchModeTests(WebFixture web) : IClassFixture<WebFixture>, 
 
             // The gateway goes away, and comes back serving the other page.
             await lightOn.StopAsync();
-            await Task.Delay(TimeSpan.FromSeconds(1.5));
+            await WaitForLog(_scratch.PathOf("c.log"), "trying again in"); // the watch noticed it gone
             await using GatewayProcess lightOff = await GatewayProcess.StartAsync(web.LightOff, _scratch.PathOf("gateway-off.log"), port);
 
             await WaitForState(state, "OFF");
@@ -47,6 +47,28 @@ public sealed class WatchModeTests(WebFixture web) : IClassFixture<WebFixture>, 
     }
 
     public void Dispose() => _scratch.Dispose();
+
+    private static async Task WaitForLog(string path, string text)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!Shared(path).Contains(text, StringComparison.Ordinal))
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60), $"the client's log never said \"{text}\"");
+            await Task.Delay(50);
+        }
+    }
+
+    private static string Shared(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return "";
+        }
+
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
 
     private static async Task WaitForState(string path, string expected)
     {

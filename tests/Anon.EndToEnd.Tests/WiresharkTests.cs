@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using Anon.Lab;
 
 namespace Anon.EndToEnd.Tests;
@@ -11,7 +12,7 @@ namespace Anon.EndToEnd.Tests;
 /// tools/wireshark/anon.lua decodes a real transfer captured on loopback: tshark's reading of every
 /// packet must be the line the client logged for it.
 /// </summary>
-public sealed class WiresharkTests(WebFixture web) : IClassFixture<WebFixture>, IDisposable
+public sealed partial class WiresharkTests(WebFixture web) : IClassFixture<WebFixture>, IDisposable
 {
     private readonly Scratch _scratch = new();
 
@@ -24,14 +25,15 @@ public sealed class WiresharkTests(WebFixture web) : IClassFixture<WebFixture>, 
         await using GatewayProcess gateway = await GatewayProcess.StartAsync(web.LightOn, _scratch.PathOf("gateway.log"));
         string port = gateway.Port.ToString(CultureInfo.InvariantCulture);
 
-        using (Process capturing = await StartCaptureAsync(dumpcap, port, capture))
+        using (Capture capturing = await StartCaptureAsync(dumpcap, port, capture))
         {
             ProcessResult client = await Programs.RunClientAsync(Expect.ClientArguments(gateway.Port, _scratch.PathOf("client.log"), _scratch.PathOf("out.txt")));
             Assert.Equal(0, client.ExitCode);
             SendHostileDatagrams(gateway.Port);
-            await Task.Delay(300); // lets the last datagrams reach the capture file
-            Programs.Terminate(capturing);
-            await capturing.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            int expected = Expect.PacketLines(_scratch.PathOf("client.log")).Length + 2;
+            Assert.True(await capturing.WaitForPacketsAsync(expected, TimeSpan.FromSeconds(30)), $"dumpcap counted {capturing.Packets} packets of {expected}");
+            Programs.Terminate(capturing.Process);
+            await capturing.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
         }
 
         ProcessResult decoded = await Programs.RunAsync(
@@ -76,7 +78,7 @@ public sealed class WiresharkTests(WebFixture web) : IClassFixture<WebFixture>, 
     }
 
     /// <summary>Starts dumpcap on loopback and waits until it captures; it stops by itself after a minute.</summary>
-    private static async Task<Process> StartCaptureAsync(string dumpcap, string port, string file)
+    private static async Task<Capture> StartCaptureAsync(string dumpcap, string port, string file)
     {
         Process process = Programs.StartWithEnvironment(
             dumpcap, ["-i", "lo", "-f", "udp port " + port, "-w", file, "-a", "duration:60"], new Dictionary<string, string>());
@@ -86,12 +88,61 @@ public sealed class WiresharkTests(WebFixture web) : IClassFixture<WebFixture>, 
         {
             if (line.StartsWith("Capturing on", StringComparison.Ordinal))
             {
-                _ = process.StandardError.ReadToEndAsync();
-                return process;
+                return new Capture(process);
             }
         }
 
         throw new InvalidOperationException($"dumpcap did not start capturing (exit code {(process.HasExited ? process.ExitCode : -1)})");
+    }
+
+    /// <summary>A running dumpcap and its packet count, read from the "\rPackets: N " it writes to stderr as it captures.</summary>
+    private sealed partial class Capture : IDisposable
+    {
+        private int _packets;
+
+        public Capture(Process process)
+        {
+            Process = process;
+            _ = Task.Run(ReadCountsAsync);
+        }
+
+        public Process Process { get; }
+
+        public int Packets => Volatile.Read(ref _packets);
+
+        /// <summary>True once dumpcap has captured at least <paramref name="count"/> packets within <paramref name="timeout"/>.</summary>
+        public async Task<bool> WaitForPacketsAsync(int count, TimeSpan timeout)
+        {
+            var waited = Stopwatch.StartNew();
+            while (Packets < count && waited.Elapsed < timeout && !Process.HasExited)
+            {
+                await Task.Delay(20);
+            }
+
+            return Packets >= count;
+        }
+
+        public void Dispose() => Process.Dispose();
+
+        private async Task ReadCountsAsync()
+        {
+            char[] buffer = new char[256];
+            string pending = "";
+            int read;
+            while ((read = await Process.StandardError.ReadAsync(buffer)) > 0)
+            {
+                pending += new string(buffer, 0, read);
+                MatchCollection counts = Count().Matches(pending);
+                if (counts.Count > 0)
+                {
+                    Volatile.Write(ref _packets, int.Parse(counts[^1].Groups[1].Value, CultureInfo.InvariantCulture));
+                    pending = pending[(counts[^1].Index + counts[^1].Length)..];
+                }
+            }
+        }
+
+        [GeneratedRegex(@"Packets: (\d+) ")]
+        private static partial Regex Count();
     }
 
     /// <summary>A header with a reserved bit set (0x80000000 beside ACK), then a 3-byte runt.</summary>

@@ -20,16 +20,23 @@ public sealed class SteppedReceiveTimeoutTests
     }
 
     [Fact]
-    public void A_blocking_receive_returns_after_about_the_step()
+    public void A_blocking_receive_returns_after_the_step_and_within_the_wait_asked_for()
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         socket.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
         new SteppedReceiveTimeout(socket).Set(TimeSpan.FromMilliseconds(30)); // 20 ms
 
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        socket.Receive(new byte[16], SocketFlags.None, out SocketError error);
+        // The quickest of five receives: a busy machine can only delay a wake-up, so the minimum
+        // shows the timeout itself. It must come after the 20 ms step and within the 30 ms asked for.
+        double quickest = double.MaxValue;
+        for (int i = 0; i < 5; i++)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            socket.Receive(new byte[16], SocketFlags.None, out SocketError error);
+            quickest = Math.Min(quickest, clock.Elapsed.TotalMilliseconds);
+            Assert.True(error is SocketError.TimedOut or SocketError.WouldBlock, $"{error}");
+        }
 
-        Assert.True(error is SocketError.TimedOut or SocketError.WouldBlock, $"{error}");
-        Assert.InRange(clock.ElapsedMilliseconds, 15, 5_000); // returned, and not before the step
+        Assert.InRange(quickest, 19, 30);
     }
 }

@@ -20,6 +20,7 @@ public sealed class LossyRelay : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _loops = [];
     private long _dropped;
+    private long _toClientsLeft = long.MaxValue;
 
     /// <param name="loss">Probability of dropping each datagram, in each direction.</param>
     public LossyRelay(IPEndPoint gateway, double loss, int seed, int port = 0)
@@ -36,6 +37,15 @@ public sealed class LossyRelay : IAsyncDisposable
     public IPEndPoint EndPoint => (IPEndPoint)_front.LocalEndPoint!;
 
     public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>
+    /// Passes <paramref name="datagrams"/> more datagrams toward the clients, then drops every one
+    /// until <see cref="Release"/>: a transfer cut at a known point, however fast it runs.
+    /// </summary>
+    public void CutToClientsAfter(int datagrams) => Interlocked.Exchange(ref _toClientsLeft, datagrams);
+
+    /// <summary>Passes datagrams toward the clients again (subject to the loss).</summary>
+    public void Release() => Interlocked.Exchange(ref _toClientsLeft, long.MaxValue);
 
     public async ValueTask DisposeAsync()
     {
@@ -113,6 +123,12 @@ public sealed class LossyRelay : IAsyncDisposable
                 }
 
                 continue; // an ICMP error from the gateway's side: keep relaying
+            }
+
+            if (Interlocked.Decrement(ref _toClientsLeft) < 0)
+            {
+                Interlocked.Increment(ref _dropped);
+                continue;
             }
 
             await ForwardAsync(_front, buffer.AsMemory(0, length), client).ConfigureAwait(false);

@@ -23,10 +23,17 @@ internal sealed class TransferSimulation
     private readonly SocketAddress[] _addresses;
     private readonly TimeSpan[] _startAt;
     private readonly ClientOptions _clientOptions;
-    private readonly bool[] _gatewayHeardAck;
+    private readonly byte[] _content;
+
+    /// <summary>Per client node: the (gateway ISN, client ISN) pairs of the SYN|ACKs the gateway sent it.</summary>
+    private readonly HashSet<(uint Gateway, uint Client)>[] _offered;
+
+    /// <summary>Per client node: the gateway ISNs whose handshake ACK (ack = ISN + 1, seq = client ISN + 1) the gateway heard.</summary>
+    private readonly HashSet<uint>[] _established;
     private readonly TimeSpan?[] _completedAt;
     private readonly byte[] _buffer = new byte[Segments.MaxDatagram];
     private readonly List<(int Node, TimeSpan At)> _restarts = [];
+    private readonly List<(int Node, TimeSpan At, byte[] Datagram)> _forgeries = [];
 
     public TransferSimulation(
         int seed,
@@ -34,19 +41,22 @@ internal sealed class TransferSimulation
         byte[] content,
         int clientCount = 1,
         ClientOptions? clientOptions = null,
-        GatewayOptions? gatewayOptions = null)
+        GatewayOptions? gatewayOptions = null,
+        ISynCookieGenerator? cookies = null)
     {
         _start = _clock.GetTimestamp();
         _random = new Random(seed);
         _network = new SimulatedNetwork(_random, conditions);
         byte[] key = new byte[32];
         _random.NextBytes(key);
-        _gateway = new GatewayEndpoint(content, new KeyedSynCookies(key), gatewayOptions);
+        _gateway = new GatewayEndpoint(content, cookies ?? new KeyedSynCookies(key), gatewayOptions);
+        _content = content;
         _clientOptions = clientOptions ?? ClientOptions.Default;
         _clients = new ClientConnection?[clientCount + 1];
         _addresses = new SocketAddress[clientCount + 1];
         _startAt = new TimeSpan[clientCount + 1];
-        _gatewayHeardAck = new bool[clientCount + 1];
+        _offered = [.. Enumerable.Range(0, clientCount + 1).Select(_ => new HashSet<(uint, uint)>())];
+        _established = [.. Enumerable.Range(0, clientCount + 1).Select(_ => new HashSet<uint>())];
         _completedAt = new TimeSpan?[clientCount + 1];
         for (int node = 1; node <= clientCount; node++)
         {
@@ -63,6 +73,9 @@ internal sealed class TransferSimulation
     /// <summary>Restarts client <paramref name="node"/> with a new ISN, <paramref name="after"/> its start, as a rebooted device would.</summary>
     public void RestartClient(int node, TimeSpan after) => _restarts.Add((node, _startAt[node] + after));
 
+    /// <summary>Sends <paramref name="datagram"/> to the gateway from client <paramref name="node"/>'s address at <paramref name="at"/>, as a forger on its network would.</summary>
+    public void Forge(int node, TimeSpan at, byte[] datagram) => _forgeries.Add((node, at, datagram));
+
     public SimulationResult Run()
     {
         var violations = new List<string>();
@@ -77,6 +90,7 @@ internal sealed class TransferSimulation
 
             TimeSpan now = Now;
             StartDueClients(now);
+            SendDueForgeries(now);
             while (_network.TryDeliver(now, out Delivery delivery))
             {
                 Deliver(delivery, now, violations);
@@ -144,13 +158,27 @@ internal sealed class TransferSimulation
         }
     }
 
+    private void SendDueForgeries(TimeSpan now)
+    {
+        for (int i = _forgeries.Count - 1; i >= 0; i--)
+        {
+            if (_forgeries[i].At <= now)
+            {
+                _network.Send(_forgeries[i].Node, Gateway, _forgeries[i].Datagram, now);
+                _forgeries.RemoveAt(i);
+            }
+        }
+    }
+
     private void Deliver(Delivery delivery, TimeSpan now, List<string> violations)
     {
         if (delivery.To == Gateway)
         {
-            if (SegmentHeader.TryRead(delivery.Datagram, out SegmentHeader header) && header.ControlFlags == SegmentFlags.Ack)
+            if (SegmentHeader.TryRead(delivery.Datagram, out SegmentHeader header) && header.ControlFlags == SegmentFlags.Ack
+                && delivery.Datagram.Length == SegmentHeader.Size
+                && _offered[delivery.From].Contains((header.Acknowledgment.Value - 1, header.Sequence.Value - 1)))
             {
-                _gatewayHeardAck[delivery.From] = true;
+                _established[delivery.From].Add(header.Acknowledgment.Value - 1);
             }
 
             int length = _gateway.HandleDatagram(_addresses[delivery.From], delivery.Datagram, now, _buffer);
@@ -175,14 +203,40 @@ internal sealed class TransferSimulation
         }
     }
 
+    /// <summary>
+    /// Sends what the gateway wrote, after checking that data goes only to a connection whose handshake
+    /// the client completed: the payload is the content at its seq counted from an ISN the client
+    /// acknowledged (a connection opened without one numbers its content from elsewhere).
+    /// </summary>
     private void SendFromGateway(int to, int length, TimeSpan now, List<string> violations)
     {
-        if (length > SegmentHeader.Size && !_gatewayHeardAck[to])
+        SegmentHeader.TryRead(_buffer.AsSpan(0, length), out SegmentHeader header);
+        ReadOnlySpan<byte> payload = _buffer.AsSpan(SegmentHeader.Size, length - SegmentHeader.Size);
+        if (header.ControlFlags == (SegmentFlags.Syn | SegmentFlags.Ack))
         {
-            violations.Add($"the gateway sent data to client {to} before any handshake ACK from it");
+            _offered[to].Add((header.Sequence.Value, header.Acknowledgment.Value - 1));
+        }
+        else if (payload.Length > 0 && !IsContentOfAnEstablishedConnection(to, header.Sequence.Value, payload))
+        {
+            violations.Add($"the gateway sent data (seq {header.Sequence.Value}) to client {to} before a handshake ACK for that connection");
         }
 
         _network.Send(Gateway, to, _buffer.AsSpan(0, length), now);
+    }
+
+    private bool IsContentOfAnEstablishedConnection(int node, uint seq, ReadOnlySpan<byte> payload)
+    {
+        foreach (uint isn in _established[node])
+        {
+            uint offset = seq - isn - 1;
+            if (offset <= (uint)_content.Length && payload.Length <= _content.Length - (int)offset
+                && payload.SequenceEqual(_content.AsSpan((int)offset, payload.Length)))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private void RunTimers(TimeSpan now, List<string> violations)
@@ -217,6 +271,11 @@ internal sealed class TransferSimulation
         }
 
         foreach ((_, TimeSpan at) in _restarts)
+        {
+            next = Min(next, at);
+        }
+
+        foreach ((_, TimeSpan at, _) in _forgeries)
         {
             next = Min(next, at);
         }
