@@ -179,6 +179,7 @@ public class PeerReadingTests
         Assert.Equal(2, gateway.Statistics.Drops[DropReason.AckOutOfRange]);
         GatewayEvent refused = Events(gateway).Single(e => e.Kind == GatewayEventKind.Refused);
         Assert.Equal(DropReason.AckOutOfRange, refused.Refusal);
+        Assert.Equal(TimeSpan.Zero, refused.Elapsed); // refused the moment it opened
         Assert.Equal(1, gateway.ConnectionCount);
     }
 
@@ -190,6 +191,7 @@ public class PeerReadingTests
         Assert.Equal(0, gateway.HandleDatagram(Client, Make(12348, end.Value, Fin), T0, _answer));
         Assert.Equal(1, gateway.ConnectionCount);
         Assert.Equal(1, gateway.Statistics.Drops[DropReason.FinWithoutAck]);
+        Assert.Equal(1, gateway.Statistics.InvalidAcks); // the summary's group: out-of-range acks and such FINs
 
         gateway.HandleDatagram(Client, Make(12348, end.Value, Ack), T0, _answer);
         gateway.HandleDatagram(Client, Make(12349, end.Value, Fin), T0, _answer);
@@ -234,6 +236,26 @@ public class PeerReadingTests
     private static SequenceNumber End(byte[] segment) => Header(segment).Sequence + (segment.Length - SegmentHeader.Size);
 
     private static bool IsFin(byte[] segment) => Header(segment).IsFin;
+
+    [Fact]
+    public void Leniencies_seen_twice_stay_recorded()
+    {
+        // Flags are set, never toggled: a second plain ACK of the FIN segment, a second data
+        // segment without ACK, leave the record as the first made it.
+        GatewayEndpoint gateway = ServeUntilLastSegment(Content(600), out SequenceNumber end);
+        gateway.HandleDatagram(Client, Make(12348, end.Value, Ack), T0, _answer);
+        gateway.HandleDatagram(Client, Make(12349, end.Value, Ack), T0, _answer);
+        gateway.HandleDatagram(Client, Make(12350, end.Value, Ack | Fin), T0, _answer);
+        Assert.Equal(PeerLeniency.PlainAckBeforeFin, Events(gateway).Single(e => e.Kind == GatewayEventKind.Completed).Leniencies);
+
+        ClientConnection client = EstablishedClient();
+        byte[] content = Content(1200);
+        ClientAnswer(client, Make(101, 0, SegmentFlags.None, content.AsSpan(0, 512)));
+        ClientAnswer(client, Make(613, 0, SegmentFlags.None, content.AsSpan(512, 512)));
+        ClientAnswer(client, Make(1125, 0, Fin, content.AsSpan(1024)));
+        Assert.Equal(content, client.Content.ToArray());
+        Assert.Equal(PeerLeniency.DataWithoutAck | PeerLeniency.FinWithoutAck, client.Statistics.Leniencies);
+    }
 
     private static List<GatewayEvent> Events(GatewayEndpoint gateway)
     {
