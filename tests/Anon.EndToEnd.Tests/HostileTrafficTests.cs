@@ -89,7 +89,7 @@ public sealed partial class HostileTrafficTests(WebFixture web, ITestOutputHelpe
 
         // A new client while the stalled and killed ones are being reaped.
         ProcessResult healthy = await Programs.RunClientAsync(Expect.ClientArguments(gateway.Port, _scratch.PathOf("c.log"), _scratch.PathOf("out.txt")));
-        int open = await WaitForOpenConnections(statusPort, count => count == 0, TimeSpan.FromSeconds(30));
+        int open = await WaitForNoOpenConnections(statusPort, TimeSpan.FromSeconds(30));
         Array.ForEach(stalled, socket => socket.Dispose());
         Assert.Equal(0, (await gateway.StopAsync()).ExitCode);
 
@@ -109,25 +109,28 @@ public sealed partial class HostileTrafficTests(WebFixture web, ITestOutputHelpe
         int port = Expect.FreeUdpPort();
         await using GatewayProcess first = await GatewayProcess.StartAsync(web.LightOn, _scratch.PathOf("gateway-1.log"), port);
         await using var relay = new LossyRelay(new IPEndPoint(IPAddress.Loopback, port), loss: 0, seed: 11);
-        relay.CutToClientsAfter(4); // the SYN|ACK and three segments, then nothing: the kill comes mid-transfer
+        relay.CutToClientsAfter(3); // three segments, then nothing: the kill comes mid-transfer
         Task<ProcessResult> client = Programs.RunClientAsync(
             Expect.ClientArguments(relay.EndPoint.Port, _scratch.PathOf("c.log"), _scratch.PathOf("out.txt"), "--timeout", "3"));
 
         var waited = Stopwatch.StartNew();
-        while (CountIn(_scratch.PathOf("c.log"), "RECV") < 4 && waited.Elapsed < TimeSpan.FromSeconds(30))
+        while (!relay.HasCut && waited.Elapsed < TimeSpan.FromSeconds(30))
         {
             await Task.Delay(20);
         }
 
+        Assert.True(relay.HasCut, "the relay passed fewer than 3 segments in 30 s");
         await first.DisposeAsync(); // SIGKILL: no clean shutdown
         await using GatewayProcess second = await GatewayProcess.StartAsync(web.LightOn, _scratch.PathOf("gateway-2.log"), port);
         relay.Release();
         ProcessResult result = await client;
         output.WriteLine($"client exit code {result.ExitCode}: {result.Error.Trim()}");
 
-        Assert.Equal(4, CountIn(_scratch.PathOf("c.log"), "RECV"));
         Assert.Equal(69, result.ExitCode);
-        Assert.Contains($"gateway 127.0.0.1:{relay.EndPoint.Port}: the transfer stalled: nothing from the gateway for 3 s after 1536 bytes", result.Error, StringComparison.Ordinal);
+        // The 3 segments are the first three unless a busy machine made one of them a retransmission.
+        Match stalled = Regex.Match(result.Error, $@"gateway 127\.0\.0\.1:{relay.EndPoint.Port}: the transfer stalled: nothing from the gateway for 3 s after (\d+) bytes");
+        Assert.True(stalled.Success, result.Error);
+        Assert.Contains(int.Parse(stalled.Groups[1].Value, CultureInfo.InvariantCulture), new[] { 512, 1024, 1536 });
         Assert.DoesNotContain(Directory.EnumerateFiles(_scratch.Directory), f => f.Contains("out.txt", StringComparison.Ordinal));
     }
 
@@ -233,8 +236,8 @@ public sealed partial class HostileTrafficTests(WebFixture web, ITestOutputHelpe
         return sent;
     }
 
-    /// <summary>Waits until the status page's JSON shows a count of open connections that <paramref name="enough"/> accepts; returns the last count seen.</summary>
-    private static async Task<int> WaitForOpenConnections(int statusPort, Func<int, bool> enough, TimeSpan timeout)
+    /// <summary>Waits until the status page's JSON shows no open connection; returns the last count seen.</summary>
+    private static async Task<int> WaitForNoOpenConnections(int statusPort, TimeSpan timeout)
     {
         using HttpClient http = new();
         var stopwatch = Stopwatch.StartNew();
@@ -245,7 +248,7 @@ public sealed partial class HostileTrafficTests(WebFixture web, ITestOutputHelpe
             using JsonDocument json = JsonDocument.Parse(await http.GetStringAsync(new Uri($"http://127.0.0.1:{statusPort}/status.json")));
             open = json.RootElement.GetProperty("traffic").GetProperty("openConnections").GetInt32();
         }
-        while (!enough(open) && stopwatch.Elapsed < timeout);
+        while (open != 0 && stopwatch.Elapsed < timeout);
 
         return open;
     }

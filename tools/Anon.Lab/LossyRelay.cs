@@ -39,10 +39,14 @@ public sealed class LossyRelay : IAsyncDisposable
     public long Dropped => Interlocked.Read(ref _dropped);
 
     /// <summary>
-    /// Passes <paramref name="datagrams"/> more datagrams toward the clients, then drops every one
-    /// until <see cref="Release"/>: a transfer cut at a known point, however fast it runs.
+    /// Passes <paramref name="segments"/> more datagrams with a payload toward the clients (and those
+    /// without one in between), then drops every datagram until <see cref="Release"/>: a transfer cut
+    /// at a known point, however fast it runs.
     /// </summary>
-    public void CutToClientsAfter(int datagrams) => Interlocked.Exchange(ref _toClientsLeft, datagrams);
+    public void CutToClientsAfter(int segments) => Interlocked.Exchange(ref _toClientsLeft, segments);
+
+    /// <summary>Whether a cut has come: every segment it let through has gone.</summary>
+    public bool HasCut => Interlocked.Read(ref _toClientsLeft) <= 0;
 
     /// <summary>Passes datagrams toward the clients again (subject to the loss).</summary>
     public void Release() => Interlocked.Exchange(ref _toClientsLeft, long.MaxValue);
@@ -125,7 +129,7 @@ public sealed class LossyRelay : IAsyncDisposable
                 continue; // an ICMP error from the gateway's side: keep relaying
             }
 
-            if (Interlocked.Decrement(ref _toClientsLeft) < 0)
+            if (Interlocked.Read(ref _toClientsLeft) <= 0 || (length > Anon.Protocol.SegmentHeader.Size && Interlocked.Decrement(ref _toClientsLeft) < 0))
             {
                 Interlocked.Increment(ref _dropped);
                 continue;
