@@ -13,7 +13,7 @@ public class DatagramBenchmarks
     private readonly byte[] _datagram = new byte[Segments.MaxDatagram];
     private readonly byte[] _answer = new byte[Segments.MaxDatagram];
     private readonly byte[] _logLine = new byte[PacketLogLine.MaxLength];
-    private readonly SocketAddress _client = new IPEndPoint(IPAddress.Loopback, 40000).Serialize();
+    private readonly PeerAddress _client = new PeerAddress(IPAddress.Loopback, 40000);
     private readonly byte[] _content = new byte[ContentLength];
     private GatewayEndpoint _gateway = null!;
     private ClientConnection _client2 = null!;
@@ -55,7 +55,7 @@ public class DatagramBenchmarks
         _gatewayAck += Segments.MaxPayload;
         _now += TimeSpan.FromMicroseconds(100);
         new SegmentHeader(new SequenceNumber(_clientSequence++), new SequenceNumber(_gatewayAck), SegmentFlags.Ack).WriteTo(_datagram);
-        int length = _gateway.HandleDatagram(_client, _datagram.AsSpan(0, SegmentHeader.Size), _now, _answer);
+        int length = _gateway.HandleDatagram(_client, _datagram.AsSpan(0, SegmentHeader.Size), _now, _answer).AnswerLength;
         if (_gatewayAck > ContentLength - (2 * Segments.MaxPayload))
         {
             StartGatewayTransfer();

@@ -10,12 +10,12 @@ namespace Anon.Fuzz;
 /// </summary>
 internal static class Targets
 {
-    private static readonly SocketAddress[] Sources =
+    private static readonly PeerAddress[] Sources =
     [
-        new IPEndPoint(IPAddress.Loopback, 40000).Serialize(),
-        new IPEndPoint(IPAddress.Loopback, 40001).Serialize(),
-        new IPEndPoint(IPAddress.Parse("192.0.2.7"), 5000).Serialize(),
-        new IPEndPoint(IPAddress.IPv6Loopback, 40000).Serialize(),
+        new PeerAddress(IPAddress.Loopback, 40000),
+        new PeerAddress(IPAddress.Loopback, 40001),
+        new PeerAddress(IPAddress.Parse("192.0.2.7"), 5000),
+        new PeerAddress(IPAddress.IPv6Loopback, 40000),
     ];
 
     private static readonly byte[] Content = MakeContent(1541);
@@ -49,17 +49,17 @@ internal static class Targets
         while (NextRecord(ref input, out byte selector, out ReadOnlySpan<byte> datagram))
         {
             now += TimeSpan.FromMilliseconds(selector >> 2);
-            SocketAddress source = Sources[selector & 3];
+            PeerAddress source = Sources[selector & 3];
             bool connected = gateway.HasConnection(source);
-            int length = gateway.HandleDatagram(source, datagram, now, answer);
+            int length = gateway.HandleDatagram(source, datagram, now, answer).AnswerLength;
             Check(length <= datagram.Length || connected || gateway.HasConnection(source), "a stranger got a larger answer");
             Check(gateway.ConnectionCount <= options.MaximumConnections, "the table outgrew its bound");
             if ((selector & 0x80) != 0)
             {
                 gateway.HandleTimeout(now);
-                while (gateway.PollTransmit(answer, out int sent, out SocketAddress? destination))
+                while (gateway.PollTransmit(answer, out Transmit transmit))
                 {
-                    Check(destination is not null && sent >= SegmentHeader.Size, "a retransmission without a destination");
+                    Check(Array.IndexOf(Sources, transmit.Destination) >= 0 && transmit.Length >= SegmentHeader.Size, "a retransmission to an address that never sent");
                 }
             }
         }

@@ -2,7 +2,12 @@ using System.CommandLine;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Anon.Cli;
 using Anon.Client;
+using Anon.Client.Delivery;
+using Anon.Client.Fetching;
+using Anon.Client.Watching;
+using Anon.Commands;
 using Anon.Io;
 using Anon.Ladder;
 using Anon.Protocol;
@@ -54,7 +59,7 @@ var watch = new Option<double?>("--watch")
     HelpName = "seconds",
     CustomParser = result =>
     {
-        string token = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+        string token = CommandLineApp.FirstToken(result);
         if (double.TryParse(token, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double seconds)
             && seconds >= 0.01 && seconds <= 86_400)
         {
@@ -88,101 +93,116 @@ foreach (Option option in retransmission.Options)
     root.Options.Add(option);
 }
 
-root.SetAction(parsed => Fetch(
-    parsed.GetRequiredValue(server),
-    parsed.GetValue(port),
-    parsed.GetRequiredValue(log),
-    parsed.GetRequiredValue(file),
-    new ClientOptions
+root.SetAction(parsed =>
+{
+    var settings = new ClientSettings(
+        parsed.GetRequiredValue(server),
+        parsed.GetValue(port),
+        parsed.GetRequiredValue(log),
+        parsed.GetRequiredValue(file),
+        new ClientOptions
+        {
+            IdleTimeout = TimeSpan.FromSeconds(parsed.GetValue(timeout)),
+            Linger = TimeSpan.FromMilliseconds(parsed.GetValue(linger)),
+            Retransmission = retransmission.Read(parsed),
+        },
+        parsed.GetValue(initialSequence),
+        ChooseLed(parsed.GetValue(gpioPin), parsed.GetValue(gpioChip), parsed.GetValue(activeLow), parsed.GetValue(ledState)),
+        parsed.GetValue(diagram));
+    if (settings.Options.IdleTimeout <= TimeSpan.Zero)
     {
-        IdleTimeout = TimeSpan.FromSeconds(parsed.GetValue(timeout)),
-        Linger = TimeSpan.FromMilliseconds(parsed.GetValue(linger)),
-        Retransmission = retransmission.Read(parsed),
-    },
-    parsed.GetValue(initialSequence),
-    ChooseLed(parsed.GetValue(gpioPin), parsed.GetValue(gpioChip), parsed.GetValue(activeLow), parsed.GetValue(ledState)),
-    parsed.GetValue(watch) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
-    parsed.GetValue(diagram)));
+        throw new UsageException("--timeout must be more than 0 seconds");
+    }
+
+    if (parsed.GetValue(watch) is not { } seconds)
+    {
+        return RunOnce(settings);
+    }
+
+    if (settings.DiagramPath is not null)
+    {
+        throw new UsageException("--diagram draws one transfer; it cannot be combined with --watch");
+    }
+
+    return RunWatch(settings, TimeSpan.FromSeconds(seconds));
+});
 return CommandLineApp.Run(root, args, environmentPrefix: "ANON_CLIENT_");
 
-static int Fetch(
-    string host, int port, string logPath, string outputPath, ClientOptions options, uint? initialSequence, ILed led, TimeSpan? watch, string? diagramPath)
+// One fetch: the page written, its command executed, the LED switched; a page without a command is exit code 65.
+static int RunOnce(ClientSettings settings)
 {
-    if (options.IdleTimeout <= TimeSpan.Zero)
-    {
-        throw new CommandFailedException(ExitCodes.Usage, "--timeout must be more than 0 seconds");
-    }
-
-    if (diagramPath is not null && watch is not null)
-    {
-        throw new CommandFailedException(ExitCodes.Usage, "--diagram draws one transfer; it cannot be combined with --watch");
-    }
-
     using var stop = new CancellationTokenSource();
     using PosixSignalRegistration onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
     using PosixSignalRegistration onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 
     // A one-shot run flushes its log from its own writes: a flush timer would start a thread.
-    using PacketLog packetLog = PacketLog.Open(logPath, flushing: watch is null ? LogFlushing.OnWrite : LogFlushing.Timer);
+    using PacketLog log = PacketLog.Open(settings.LogPath, flushing: LogFlushing.OnWrite);
+    LadderRecorder? recorder = settings.DiagramPath is null ? null : new LadderRecorder(LadderSide.Client);
     try
     {
-        OutputFile? output = OutputFile.Create(outputPath); // fails before any traffic if the path is unwritable
+        using PageDelivery delivery = PageDelivery.Open(settings.OutputPath, settings.Led, log); // fails before any traffic if the path is unwritable
+        IPEndPoint gateway = settings.Gateway();
+        log.Event($"anonclient fetching from {gateway}");
+        using PageFetch fetched = PageFetch.Run(gateway, settings.Options, log, settings.InitialSequence, stop.Token, recorder);
+        ReadOnlySpan<byte> content = fetched.Content.Span;
         try
         {
-            var gateway = new IPEndPoint(Resolve(host), port);
-            packetLog.Event($"anonclient fetching from {gateway}");
-            if (watch is { } interval)
+            delivery.Write(content);
+            Console.WriteLine($"anonclient: received {content.Length} bytes from {gateway}, written to {settings.OutputPath}");
+            if (!CommandPage.TryParse(content, out LightCommand command))
             {
-                output.Dispose(); // the watcher writes each new version through an OutputFile of its own
-                output = null;
-                onTerminate.Dispose(); // the host handles SIGTERM and SIGINT from here on
-                onInterrupt.Dispose();
-                return WatchService.Run(Watcher.ForGateway(gateway, options, packetLog, outputPath, led, interval));
+                throw new UnknownCommandException($"cannot parse the command: the first line is \"{CommandPage.DescribeFirstLine(content)}\"");
             }
 
-            LadderRecorder? recorder = diagramPath is null ? null : new LadderRecorder(LadderSide.Client);
-            try
-            {
-                using Transfer transfer = Transfer.Run(gateway, options, packetLog, initialSequence, stop.Token, recorder);
-                ReadOnlySpan<byte> content = transfer.Content.Span;
-                output.Commit(content);
-                packetLog.Event($"wrote {content.Length} bytes to {outputPath}");
-                Console.WriteLine($"anonclient: received {content.Length} bytes from {gateway}, written to {outputPath}");
-                try
-                {
-                    Execute(content, led, packetLog);
-                }
-                finally
-                {
-                    transfer.Linger(stop.Token);
-                }
-
-                return ExitCodes.Success;
-            }
-            finally
-            {
-                // Drawn whatever the outcome: a failed transfer is when the picture helps most.
-                if (recorder is not null)
-                {
-                    WriteDiagram(recorder.ToDiagram(), diagramPath!);
-                }
-            }
+            log.Event($"command {command.ToPageText()}");
+            string state = ClientWords.Led(delivery.Switch(command)!.Value); // a first switch always happens
+            log.Event(state);
+            Console.WriteLine($"anonclient: {state}");
         }
         finally
         {
-            output?.Dispose();
+            fetched.Linger(stop.Token);
         }
+
+        return ExitCodes.Success;
     }
-    catch (CommandFailedException e)
+    catch (OperationFailedException e)
     {
-        packetLog.Event($"error: {e.Message}");
+        log.Event($"error: {e.Message}");
         throw;
+    }
+    finally
+    {
+        // Drawn whatever the outcome: a failed transfer is when the picture helps most.
+        if (recorder is not null)
+        {
+            WriteDiagram(recorder.ToDiagram(), settings.DiagramPath!);
+        }
     }
 
     void Stop(PosixSignalContext context)
     {
         context.Cancel = true;
         stop.Cancel();
+    }
+}
+
+// Fetch on and on, in a host that handles SIGTERM and SIGINT, until one of them; 0 then.
+static int RunWatch(ClientSettings settings, TimeSpan interval)
+{
+    using PacketLog log = PacketLog.Open(settings.LogPath, flushing: LogFlushing.Timer);
+    try
+    {
+        using PageDelivery delivery = PageDelivery.Open(settings.OutputPath, settings.Led, log);
+        IPEndPoint gateway = settings.Gateway();
+        log.Event($"anonclient fetching from {gateway}");
+        WatchService.Run(Watcher.ForGateway(gateway, settings.Options, log, delivery, interval));
+        return ExitCodes.Success;
+    }
+    catch (OperationFailedException e)
+    {
+        log.Event($"error: {e.Message}");
+        throw;
     }
 }
 
@@ -206,44 +226,10 @@ static void WriteDiagram(LadderDiagram diagram, string path)
     }
 }
 
-static void Execute(ReadOnlySpan<byte> content, ILed led, PacketLog log)
-{
-    if (!CommandPage.TryParse(content, out LightCommand command))
-    {
-        throw new CommandFailedException(
-            ExitCodes.UnknownCommand, $"cannot parse the command: the first line is \"{CommandPage.DescribeFirstLine(content)}\"");
-    }
-
-    log.Event($"command {command.ToPageText()}");
-    string state = led.Apply(command);
-    log.Event(state);
-    Console.WriteLine($"anonclient: {state}");
-}
-
 static ILed ChooseLed(int? gpioPin, int? gpioChip, bool activeLow, string? stateFile)
 {
     ILed led = gpioPin is { } pin
         ? new GpioLed(() => GpioLed.OpenSystemController(gpioChip), pin, activeLow)
         : new SimulatedLed();
     return stateFile is null ? led : new LedStateFile(led, stateFile);
-}
-
-static IPAddress Resolve(string host)
-{
-    if (IPAddress.TryParse(host.Trim('[', ']'), out IPAddress? address))
-    {
-        return address;
-    }
-
-    try
-    {
-        IPAddress[] addresses = Dns.GetHostAddresses(host);
-        return addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork)
-            ?? addresses.FirstOrDefault()
-            ?? throw new CommandFailedException(ExitCodes.UnknownHost, $"the gateway's name '{host}' has no address");
-    }
-    catch (SocketException e)
-    {
-        throw new CommandFailedException(ExitCodes.UnknownHost, $"cannot resolve the gateway's name '{host}': {e.Message}", e);
-    }
 }

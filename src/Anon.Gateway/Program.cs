@@ -2,7 +2,10 @@ using System.CommandLine;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Anon.Gateway;
+using Anon.Cli;
+using Anon.Gateway.Hosting;
+using Anon.Gateway.Page;
+using Anon.Gateway.Udp;
 using Anon.Io;
 using Anon.Protocol;
 
@@ -20,7 +23,7 @@ var url = new Option<Uri>("--url", "-w")
     Required = true,
     CustomParser = result =>
     {
-        string token = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+        string token = CommandLineApp.FirstToken(result);
         if (Uri.TryCreate(token, UriKind.Absolute, out Uri? uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
         {
             return uri;
@@ -57,7 +60,7 @@ var bind = new Option<IPAddress?>("--bind")
     HelpName = "address",
     CustomParser = result =>
     {
-        string token = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+        string token = CommandLineApp.FirstToken(result);
         if (IPAddress.TryParse(token, out IPAddress? address))
         {
             return address;
@@ -106,7 +109,7 @@ var status = new Option<IPEndPoint?>("--status")
     HelpName = "address:port",
     CustomParser = result =>
     {
-        string token = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+        string token = CommandLineApp.FirstToken(result);
         if (IPEndPoint.TryParse(token, out IPEndPoint? endPoint) && token.Contains(':', StringComparison.Ordinal))
         {
             return endPoint;
@@ -157,11 +160,11 @@ static int Serve(string logPath, GatewaySettings settings)
     builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(5));
     builder.Services.AddSingleton(settings);
     builder.Services.AddSingleton(packetLog);
-    builder.Services.AddSingleton<GatewayService>();
-    builder.Services.AddHostedService(services => services.GetRequiredService<GatewayService>());
+    builder.Services.AddSingleton<GatewayHostedService>();
+    builder.Services.AddHostedService(services => services.GetRequiredService<GatewayHostedService>());
 
     using IHost host = builder.Build();
-    GatewayService service = host.Services.GetRequiredService<GatewayService>();
+    GatewayHostedService service = host.Services.GetRequiredService<GatewayHostedService>();
     try
     {
         host.Run(); // disposes the host when it returns

@@ -47,7 +47,7 @@ public sealed class PacketLog : IDisposable
     /// <summary>Opens (appends to) the log file, creating it if needed.</summary>
     /// <param name="flushInterval">The longest a line waits in the buffer; zero: until <see cref="Flush"/>, a full buffer or <see cref="Dispose"/>.</param>
     /// <param name="flushing">What flushes after that interval: a timer (the default), or the next line written.</param>
-    /// <exception cref="CommandFailedException">The file cannot be opened for writing.</exception>
+    /// <exception cref="FileWriteException">The file cannot be opened for writing.</exception>
     public static PacketLog Open(string path, TimeProvider? time = null, TimeSpan? flushInterval = null, LogFlushing flushing = LogFlushing.Timer)
     {
         try
@@ -59,7 +59,7 @@ public sealed class PacketLog : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            throw new CommandFailedException(ExitCodes.CannotCreate, $"cannot write the log file '{path}': {e.Message}");
+            throw new FileWriteException($"cannot write the log file '{path}': {e.Message}", e);
         }
     }
 

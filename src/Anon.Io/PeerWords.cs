@@ -9,6 +9,19 @@ namespace Anon.Io;
 /// </summary>
 public static class PeerWords
 {
+    /// <summary>Why a transfer failed, as a clause: "no answer from the gateway within 10 s".</summary>
+    public static string Describe(ClientFailure failure)
+    {
+        string idle = $"{failure.IdleTimeout.TotalSeconds:0.###} s";
+        return failure.Kind switch
+        {
+            ClientFailureKind.NoAnswer => $"no answer from the gateway within {idle}",
+            ClientFailureKind.NoData => $"the gateway answered the handshake but sent no data for {idle}",
+            ClientFailureKind.Stalled => $"the transfer stalled: nothing from the gateway for {idle} after {failure.BytesReceived} bytes",
+            _ => $"the gateway sent more than the maximum of {failure.MaximumContentLength} bytes",
+        };
+    }
+
     /// <summary>A short phrase: "a segment that does not start at the next expected byte".</summary>
     public static string Describe(DropReason reason) => reason switch
     {

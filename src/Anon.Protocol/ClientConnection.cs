@@ -52,8 +52,8 @@ public sealed class ClientConnection
     /// <summary>The content received so far; complete once <see cref="State"/> is Finished or Closed.</summary>
     public ReadOnlyMemory<byte> Content => _content.WrittenMemory;
 
-    /// <summary>Why the transfer failed, in words for the user; null unless <see cref="State"/> is Failed.</summary>
-    public string? FailureReason { get; private set; }
+    /// <summary>Why the transfer failed; null unless <see cref="State"/> is Failed.</summary>
+    public ClientFailure? Failure { get; private set; }
 
     public ClientStatistics Statistics { get; } = new();
 
@@ -143,7 +143,12 @@ public sealed class ClientConnection
                 State = ClientState.Closed;
                 break;
             case ClientState.SynSent or ClientState.Established or ClientState.Receiving when now >= _idleDeadline:
-                Fail();
+                Fail(State switch
+                {
+                    ClientState.SynSent => ClientFailureKind.NoAnswer,
+                    ClientState.Established => ClientFailureKind.NoData,
+                    _ => ClientFailureKind.Stalled,
+                });
                 break;
             case ClientState.SynSent or ClientState.Established when now >= _retransmitAt:
                 // Only the SYN and the handshake ACK expect an answer of their own; later ACKs are
@@ -237,8 +242,7 @@ public sealed class ClientConnection
 
         if (_content.WrittenCount + payload.Length > _options.MaximumContentLength)
         {
-            FailureReason = $"the gateway sent more than the maximum of {_options.MaximumContentLength} bytes";
-            State = ClientState.Failed;
+            Fail(ClientFailureKind.ContentTooLong);
             return 0;
         }
 
@@ -302,15 +306,9 @@ public sealed class ClientConnection
         return 0;
     }
 
-    private void Fail()
+    private void Fail(ClientFailureKind kind)
     {
-        string idle = $"{_options.IdleTimeout.TotalSeconds:0.###} s";
-        FailureReason = State switch
-        {
-            ClientState.SynSent => $"no answer from the gateway within {idle}",
-            ClientState.Established => $"the gateway answered the handshake but sent no data for {idle}",
-            _ => $"the transfer stalled: nothing from the gateway for {idle} after {_content.WrittenCount} bytes",
-        };
+        Failure = new ClientFailure(kind, _options.IdleTimeout, _content.WrittenCount, _options.MaximumContentLength);
         State = ClientState.Failed;
     }
 }

@@ -17,6 +17,6 @@ public enum ClientState
     /// <summary>Finished and done lingering.</summary>
     Closed,
 
-    /// <summary>Gave up; <see cref="ClientConnection.FailureReason"/> says why.</summary>
+    /// <summary>Gave up; <see cref="ClientConnection.Failure"/> says why.</summary>
     Failed,
 }

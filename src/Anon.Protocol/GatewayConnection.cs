@@ -1,5 +1,3 @@
-using System.Net;
-
 namespace Anon.Protocol;
 
 /// <summary>
@@ -18,7 +16,7 @@ internal sealed class GatewayConnection
     private int _segmentRetransmissions;
 
     public GatewayConnection(
-        SocketAddress peer,
+        PeerAddress peer,
         SequenceNumber clientIsn,
         SequenceNumber isn,
         ReadOnlyMemory<byte> content,
@@ -37,7 +35,9 @@ internal sealed class GatewayConnection
         StartSegment(now);
     }
 
-    public SocketAddress Peer { get; }
+    public PeerAddress Peer { get; }
+
+    public GatewayConnectionState State { get; private set; } = GatewayConnectionState.Sending;
 
     public SequenceNumber ClientIsn { get; }
 
@@ -57,22 +57,11 @@ internal sealed class GatewayConnection
     /// <summary>When the segment in flight is due to be sent again.</summary>
     public TimeSpan RetransmitAt { get; private set; }
 
-    /// <summary>The deadline of this connection's live entry in the endpoint's timer queue, if any.</summary>
-    public TimeSpan? ScheduledAt { get; set; }
-
-    public bool IsClosed { get; set; }
-
     /// <summary>One bit per <see cref="DropReason"/> already reported for this connection.</summary>
     public ulong RefusalsReported { get; set; }
 
     /// <summary>The departures from our wire this connection's client used and that were accepted.</summary>
     public PeerLeniency Leniencies { get; private set; }
-
-    /// <summary>
-    /// True once a plain ACK acknowledged the last segment: the client has every byte, and its FIN
-    /// (with or without ACK) closes the connection.
-    /// </summary>
-    private bool _endAcknowledged;
 
     private SequenceNumber SegmentSequence => _isn + 1 + BytesAcknowledged;
 
@@ -97,12 +86,13 @@ internal sealed class GatewayConnection
         return ackOffset > 0 || header.IsFin || header.Sequence - 1 == ClientIsn;
     }
 
-    /// <summary>Writes the segment in flight: header and payload.</summary>
-    public int WriteSegment(Span<byte> destination)
+    /// <summary>Writes the segment in flight, header and payload; returns its length.</summary>
+    public int WriteSegment(Span<byte> destination, out SegmentHeader header)
     {
         var flags = SegmentFlags.Ack | (IsLastSegment ? SegmentFlags.Fin : SegmentFlags.None);
         // The ack field is the client's last sequence number + 1, as in the spec's sample (PROTOCOL.md).
-        new SegmentHeader(SegmentSequence, _lastClientSequence + 1, flags).WriteTo(destination);
+        header = new SegmentHeader(SegmentSequence, _lastClientSequence + 1, flags);
+        header.WriteTo(destination);
         _content.Span.Slice(BytesAcknowledged, _segmentLength).CopyTo(destination[SegmentHeader.Size..]);
         return SegmentHeader.Size + _segmentLength;
     }
@@ -128,7 +118,7 @@ internal sealed class GatewayConnection
             // ack equals the handshake ACK's, so only one that counts the FIN says so.
             if (_segmentLength > 0 || finCounted)
             {
-                _endAcknowledged = true;
+                State = GatewayConnectionState.AwaitingFin;
                 Leniencies |= PeerLeniency.PlainAckBeforeFin;
                 return AckOutcome.AwaitingFin;
             }
@@ -155,6 +145,7 @@ internal sealed class GatewayConnection
         BytesAcknowledged += _segmentLength;
         if (header.IsFin)
         {
+            State = GatewayConnectionState.Closed;
             return AckOutcome.Completed;
         }
 
@@ -169,11 +160,12 @@ internal sealed class GatewayConnection
     /// </summary>
     public bool HandleBareFin()
     {
-        if (!_endAcknowledged)
+        if (State != GatewayConnectionState.AwaitingFin)
         {
             return false;
         }
 
+        State = GatewayConnectionState.Closed;
         BytesAcknowledged += _segmentLength;
         Leniencies |= PeerLeniency.ClosedWithBareFin;
         return true;
@@ -195,6 +187,9 @@ internal sealed class GatewayConnection
         return true;
     }
 
+    /// <summary>The connection ends without completing: given up, or replaced by a new handshake.</summary>
+    public void Abandon() => State = GatewayConnectionState.Closed;
+
     private void StartSegment(TimeSpan now)
     {
         _segmentLength = Math.Min(Segments.MaxPayload, _content.Length - BytesAcknowledged);
@@ -202,6 +197,19 @@ internal sealed class GatewayConnection
         _sentAt = now;
         RetransmitAt = now + _rto.Current;
     }
+}
+
+/// <summary>Where a gateway connection is; it opens in <see cref="Sending"/>, once the handshake ACK echoed a valid cookie.</summary>
+internal enum GatewayConnectionState
+{
+    /// <summary>A segment is in flight, awaiting its acknowledgment (the last one carries FIN).</summary>
+    Sending,
+
+    /// <summary>A plain ACK acknowledged the last segment: the client has every byte; its FIN, with or without ACK, closes.</summary>
+    AwaitingFin,
+
+    /// <summary>Completed, given up or replaced: it takes nothing more and is out of the endpoint's table.</summary>
+    Closed,
 }
 
 internal enum AckOutcome

@@ -1,5 +1,3 @@
-using System.Net;
-
 namespace Anon.Protocol;
 
 /// <summary>
@@ -7,10 +5,12 @@ namespace Anon.Protocol;
 /// each datagram with its source address and the time, and sends what comes back.
 /// </summary>
 /// <remarks>
-/// <para>Inputs: <see cref="HandleDatagram"/> and <see cref="HandleTimeout"/>. Outputs: the answer
-/// that <see cref="HandleDatagram"/> writes (at most one datagram, always to the datagram's source),
-/// retransmissions from <see cref="PollTransmit"/>, the next deadline from <see cref="PollTimeout"/>,
-/// and lifecycle events from <see cref="PollEvent"/>.</para>
+/// <para>Inputs: <see cref="HandleDatagram"/>, <see cref="HandleTimeout"/> and
+/// <see cref="SetContent"/>. Outputs: the answer that <see cref="HandleDatagram"/> writes (at most one
+/// datagram, always to the datagram's source) with a <see cref="DatagramOutcome"/> that says what
+/// became of the datagram, retransmissions from <see cref="PollTransmit"/>, the next deadline from
+/// <see cref="PollTimeout"/>, and lifecycle events from <see cref="PollEvent"/>. One thread drives
+/// it; nothing in it is safe to call from another.</para>
 /// <para>The handshake is stateless (SYN cookies, RFC 4987 §3.6): a SYN is answered from the cookie
 /// generator alone, and a connection exists only once a handshake ACK echoes a valid cookie. So the
 /// gateway sends no data to an address that has not proven it receives there, and a SYN|ACK lost on
@@ -20,17 +20,14 @@ public sealed class GatewayEndpoint
 {
     private readonly GatewayOptions _options;
     private readonly ISynCookieGenerator _cookies;
-    private readonly Dictionary<SocketAddress, GatewayConnection> _connections = [];
+    private readonly Dictionary<PeerAddress, GatewayConnection> _connections = [];
     private readonly SourceRateLimiter? _newConnectionLimit;
-
-    // One timer queue for all connections. A connection has at most one live entry: re-arming to a
-    // later time leaves the entry in place and it is re-queued when it comes due (see HandleTimeout),
-    // so an acknowledgment costs no queue operation.
-    private readonly PriorityQueue<GatewayConnection, TimeSpan> _timers = new();
+    private readonly TimerQueue<GatewayConnection> _timers = new();
     private readonly Queue<GatewayConnection> _retransmissions = new();
     private readonly Queue<GatewayEvent> _events = new();
-    // The content new connections start from: swapped whole by SetContent, from any thread.
-    private ContentSnapshot _content;
+
+    // The content new connections start from; open connections keep the one they started with.
+    private ReadOnlyMemory<byte> _content;
 
     // The round-trip estimate of the last connection that completed. A new connection starts from
     // it (RFC 9040 §5.1) rather than from the initial RTO: the stateless handshake gives the gateway
@@ -42,7 +39,7 @@ public sealed class GatewayEndpoint
         _options = options ?? GatewayOptions.Default;
         _options.Retransmission.Validate();
         _cookies = cookies;
-        _content = new ContentSnapshot(content);
+        _content = content;
         if (_options.NewConnectionsPerSecondPerSource > 0)
         {
             _newConnectionLimit = new SourceRateLimiter(_options.NewConnectionsPerSecondPerSource, _options.NewConnectionBurstPerSource);
@@ -73,27 +70,23 @@ public sealed class GatewayEndpoint
     }
 
     /// <summary>True when <paramref name="peer"/> has an open connection.</summary>
-    public bool HasConnection(SocketAddress peer) => _connections.ContainsKey(peer);
+    public bool HasConnection(PeerAddress peer) => _connections.ContainsKey(peer);
 
-    /// <summary>
-    /// Replaces the content served to connections opened from now on; open connections keep the
-    /// snapshot they started with.
-    /// </summary>
-    /// <remarks>Safe to call from any thread, such as a background refresh of the page.</remarks>
-    public void SetContent(ReadOnlyMemory<byte> content) => Volatile.Write(ref _content, new ContentSnapshot(content));
+    /// <summary>Replaces the content served to connections opened from now on; open connections keep the content they started with.</summary>
+    public void SetContent(ReadOnlyMemory<byte> content) => _content = content;
 
     /// <summary>
     /// Processes one datagram from <paramref name="source"/> and writes the answer, if any, into
     /// <paramref name="answer"/> (at least <see cref="Segments.MaxDatagram"/> bytes).
     /// </summary>
-    /// <param name="source">The sender. Read during the call only; it may be a reused buffer.</param>
-    /// <returns>The answer's length, to be sent to <paramref name="source"/>; 0 for no answer.</returns>
-    public int HandleDatagram(SocketAddress source, ReadOnlySpan<byte> datagram, TimeSpan now, Span<byte> answer)
+    /// <returns>What became of the datagram; its answer, if any, goes to <paramref name="source"/>.</returns>
+    public DatagramOutcome HandleDatagram(PeerAddress source, ReadOnlySpan<byte> datagram, TimeSpan now, Span<byte> answer)
     {
         Statistics.DatagramsReceived++;
+        GatewayConnection? connection = _connections.GetValueOrDefault(source);
         if (!SegmentHeader.TryRead(datagram, out SegmentHeader header))
         {
-            return Drop(source, DropReason.TooShort, now);
+            return Refuse(connection, DropReason.TooShort, now, null);
         }
 
         if (header.HasReservedBits)
@@ -104,107 +97,101 @@ public sealed class GatewayEndpoint
         if (datagram.Length > SegmentHeader.Size)
         {
             // Clients send headers only: a payload means a broken or hostile sender.
-            return Drop(source, DropReason.ClientPayload, now);
+            return Refuse(connection, DropReason.ClientPayload, now, header);
         }
 
-        int length = header.ControlFlags switch
+        DatagramOutcome outcome = header.ControlFlags switch
         {
-            SegmentFlags.Syn => AnswerSyn(source, header, now, answer),
-            SegmentFlags.Ack or (SegmentFlags.Ack | SegmentFlags.Fin) => HandleAck(source, header, now, answer),
-            SegmentFlags.Fin => HandleBareFin(source, now),
-            _ => Drop(source, DropReason.UnexpectedFlags, now),
+            SegmentFlags.Syn => AnswerSyn(source, connection, header, now, answer),
+            SegmentFlags.Ack or (SegmentFlags.Ack | SegmentFlags.Fin) => HandleAck(source, connection, header, now, answer),
+            SegmentFlags.Fin => HandleBareFin(connection, header, now),
+            _ => Refuse(connection, DropReason.UnexpectedFlags, now, header),
         };
-        if (length > 0)
+        if (outcome.HasAnswer)
         {
-            CountSent(length);
+            CountSent(outcome.AnswerLength);
         }
 
-        return length;
+        return outcome;
     }
 
     /// <summary>Fires every timer due at <paramref name="now"/>; the retransmissions then wait in <see cref="PollTransmit"/>.</summary>
     public void HandleTimeout(TimeSpan now)
     {
-        while (_timers.TryPeek(out GatewayConnection? connection, out TimeSpan due) && due <= now)
+        while (_timers.TryTakeDue(now, out GatewayConnection connection))
         {
-            _timers.Dequeue();
-            if (connection.IsClosed || connection.ScheduledAt != due)
-            {
-                continue; // stale entry
-            }
-
-            connection.ScheduledAt = null;
             if (connection.RetransmitAt > now)
             {
-                Schedule(connection); // re-armed since this entry was queued
+                _timers.Arm(connection, connection.RetransmitAt); // acknowledged since its entry was queued
             }
             else if (connection.TryRetransmit(now))
             {
                 Statistics.Retransmissions++;
                 _retransmissions.Enqueue(connection);
-                Schedule(connection);
+                _timers.Arm(connection, connection.RetransmitAt);
             }
             else
             {
                 Statistics.ConnectionsTimedOut++;
+                connection.Abandon();
                 Close(connection, GatewayEventKind.TimedOut, now);
             }
         }
     }
 
-    /// <summary>Writes the next retransmission due, if any, and says where it goes.</summary>
-    public bool PollTransmit(Span<byte> buffer, out int length, out SocketAddress? destination)
+    /// <summary>Writes the next retransmission due, if any, into <paramref name="buffer"/> and says where it goes.</summary>
+    public bool PollTransmit(Span<byte> buffer, out Transmit transmit)
     {
         while (_retransmissions.TryDequeue(out GatewayConnection? connection))
         {
-            if (connection.IsClosed)
+            if (connection.State == GatewayConnectionState.Closed)
             {
                 continue;
             }
 
-            length = connection.WriteSegment(buffer);
-            destination = connection.Peer;
+            int length = connection.WriteSegment(buffer, out SegmentHeader header);
             CountSent(length);
+            transmit = new Transmit(connection.Peer, header, length);
             return true;
         }
 
-        length = 0;
-        destination = null;
+        transmit = default;
         return false;
     }
 
     /// <summary>The earliest time <see cref="HandleTimeout"/> has work to do; null when nothing waits. It may come early, never late.</summary>
-    public TimeSpan? PollTimeout() => _timers.TryPeek(out _, out TimeSpan due) ? due : null;
+    public TimeSpan? PollTimeout() => _timers.NextDeadline;
 
     public bool PollEvent(out GatewayEvent gatewayEvent) => _events.TryDequeue(out gatewayEvent);
 
-    private int AnswerSyn(SocketAddress source, in SegmentHeader syn, TimeSpan now, Span<byte> answer)
+    private DatagramOutcome AnswerSyn(PeerAddress source, GatewayConnection? connection, in SegmentHeader syn, TimeSpan now, Span<byte> answer)
     {
         // Stateless: the same SYN always gets the same SYN|ACK (within a cookie slot), whether it is
         // new, a retransmission, or from a client that restarted with a new ISN.
         Statistics.SynsAnswered++;
         SequenceNumber isn = _cookies.Issue(source, syn.Sequence, now);
-        new SegmentHeader(isn, syn.Sequence + 1, SegmentFlags.Syn | SegmentFlags.Ack).WriteTo(answer);
-        return SegmentHeader.Size;
+        var synAck = new SegmentHeader(isn, syn.Sequence + 1, SegmentFlags.Syn | SegmentFlags.Ack);
+        synAck.WriteTo(answer);
+        return Answered(syn, synAck, SegmentHeader.Size, ofConnection: connection is not null);
     }
 
-    private int HandleAck(SocketAddress source, in SegmentHeader header, TimeSpan now, Span<byte> answer)
+    private DatagramOutcome HandleAck(PeerAddress source, GatewayConnection? connection, in SegmentHeader header, TimeSpan now, Span<byte> answer)
     {
-        if (_connections.TryGetValue(source, out GatewayConnection? connection) && connection.Owns(header))
+        if (connection is not null && connection.Owns(header))
         {
             switch (connection.HandleAck(header, now))
             {
                 case AckOutcome.Advanced:
-                    Schedule(connection);
-                    return connection.WriteSegment(answer);
+                    _timers.Arm(connection, connection.RetransmitAt);
+                    return Segment(connection, header, answer);
                 case AckOutcome.Completed:
                     Complete(connection, now);
-                    return 0;
+                    return Taken(header);
                 case AckOutcome.AwaitingFin:
-                    return 0;
+                    return Taken(header);
                 default:
                     Statistics.DuplicateAcks++;
-                    return 0;
+                    return Taken(header);
             }
         }
 
@@ -212,47 +199,48 @@ public sealed class GatewayEndpoint
         // (seq = client ISN + 1, ack = gateway ISN + 1).
         if (header.IsFin || !_cookies.Verify(source, header.Sequence - 1, header.Acknowledgment - 1, now))
         {
-            return Refuse(connection, connection is null ? DropReason.NoConnection : DropReason.AckOutOfRange, now);
+            return Refuse(connection, connection is null ? DropReason.NoConnection : DropReason.AckOutOfRange, now, header);
         }
 
         if (connection is not null)
         {
             Statistics.ConnectionsReplaced++;
+            connection.Abandon();
             Close(connection, GatewayEventKind.Replaced, now);
         }
         else if (_connections.Count >= _options.MaximumConnections)
         {
             // Refusals are counted, not reported one by one: a flood of them must not flood the log.
-            return Refuse(null, DropReason.TableFull, now);
+            return Refuse(null, DropReason.TableFull, now, header);
         }
         else if (_newConnectionLimit is { } limit && !limit.TryAcquire(source, now))
         {
-            return Refuse(null, DropReason.RateLimited, now);
+            return Refuse(null, DropReason.RateLimited, now, header);
         }
 
         connection = new GatewayConnection(
-            Clone(source), header.Sequence - 1, header.Acknowledgment - 1, Volatile.Read(ref _content).Content, _options.Retransmission, _sharedEstimate, now);
-        _connections.Add(connection.Peer, connection);
+            source, header.Sequence - 1, header.Acknowledgment - 1, _content, _options.Retransmission, _sharedEstimate, now);
+        _connections.Add(source, connection);
         Statistics.ConnectionsOpened++;
-        _events.Enqueue(new GatewayEvent(GatewayEventKind.Opened, connection.Peer, TimeSpan.Zero, 0, 0));
-        Schedule(connection);
-        return connection.WriteSegment(answer);
+        _events.Enqueue(new GatewayEvent(GatewayEventKind.Opened, source, TimeSpan.Zero, 0, 0));
+        _timers.Arm(connection, connection.RetransmitAt);
+        return Segment(connection, header, answer);
     }
 
-    private int HandleBareFin(SocketAddress source, TimeSpan now)
+    private DatagramOutcome HandleBareFin(GatewayConnection? connection, in SegmentHeader header, TimeSpan now)
     {
-        if (!_connections.TryGetValue(source, out GatewayConnection? connection))
+        if (connection is null)
         {
-            return Refuse(null, DropReason.NoConnection, now);
+            return Refuse(null, DropReason.NoConnection, now, header);
         }
 
         if (!connection.HandleBareFin())
         {
-            return Refuse(connection, DropReason.FinWithoutAck, now);
+            return Refuse(connection, DropReason.FinWithoutAck, now, header);
         }
 
         Complete(connection, now);
-        return 0;
+        return Taken(header);
     }
 
     private void Complete(GatewayConnection connection, TimeSpan now)
@@ -262,16 +250,12 @@ public sealed class GatewayEndpoint
         Close(connection, GatewayEventKind.Completed, now);
     }
 
-    /// <summary>Drops a datagram from <paramref name="source"/>, reported once per connection when it has one.</summary>
-    private int Drop(SocketAddress source, DropReason reason, TimeSpan now) =>
-        Refuse(_connections.GetValueOrDefault(source), reason, now);
-
     /// <summary>
     /// Counts a dropped datagram under its reason and, when it came from an open connection's client,
     /// reports the reason the first time that connection meets it. Datagrams outside any connection
     /// are only counted: a flood of them must not flood the log.
     /// </summary>
-    private int Refuse(GatewayConnection? connection, DropReason reason, TimeSpan now)
+    private DatagramOutcome Refuse(GatewayConnection? connection, DropReason reason, TimeSpan now, SegmentHeader? header)
     {
         Statistics.Drops.Add(reason);
         ulong bit = 1UL << (int)reason;
@@ -283,8 +267,21 @@ public sealed class GatewayEndpoint
                 connection.BytesAcknowledged, connection.Retransmissions, reason, connection.Leniencies));
         }
 
-        return 0;
+        return new DatagramOutcome { Received = header, OfConnection = connection is not null, Dropped = reason };
     }
+
+    /// <summary>A datagram of a connection taken without an answer.</summary>
+    private static DatagramOutcome Taken(in SegmentHeader header) => new() { Received = header, OfConnection = true };
+
+    /// <summary>A datagram of a connection answered with its segment in flight.</summary>
+    private static DatagramOutcome Segment(GatewayConnection connection, in SegmentHeader header, Span<byte> answer)
+    {
+        int length = connection.WriteSegment(answer, out SegmentHeader segment);
+        return Answered(header, segment, length, ofConnection: true);
+    }
+
+    private static DatagramOutcome Answered(in SegmentHeader received, in SegmentHeader answer, int length, bool ofConnection) =>
+        new() { Received = received, Answer = answer, AnswerLength = length, OfConnection = ofConnection };
 
     private void CountSent(int length)
     {
@@ -292,34 +289,12 @@ public sealed class GatewayEndpoint
         Statistics.PayloadBytesSent += length - SegmentHeader.Size;
     }
 
-    private void Schedule(GatewayConnection connection)
-    {
-        TimeSpan due = connection.RetransmitAt;
-        if (connection.ScheduledAt is { } scheduled && scheduled <= due)
-        {
-            return; // the live entry fires first and re-queues itself for the later time
-        }
-
-        connection.ScheduledAt = due; // an older, later entry becomes stale
-        _timers.Enqueue(connection, due);
-    }
-
     private void Close(GatewayConnection connection, GatewayEventKind reason, TimeSpan now)
     {
-        connection.IsClosed = true;
+        _timers.Cancel(connection);
         _connections.Remove(connection.Peer);
         _events.Enqueue(new GatewayEvent(
             reason, connection.Peer, now - connection.OpenedAt, connection.BytesAcknowledged, connection.Retransmissions,
             Leniencies: connection.Leniencies));
     }
-
-    private static SocketAddress Clone(SocketAddress address)
-    {
-        var copy = new SocketAddress(address.Family, address.Size);
-        address.Buffer.Span[..address.Size].CopyTo(copy.Buffer.Span);
-        return copy;
-    }
-
-    /// <summary>A reference, to swap atomically: a <see cref="ReadOnlyMemory{T}"/> is three fields and could be read half-written.</summary>
-    private sealed record ContentSnapshot(ReadOnlyMemory<byte> Content);
 }

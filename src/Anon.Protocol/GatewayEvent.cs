@@ -1,5 +1,3 @@
-using System.Net;
-
 namespace Anon.Protocol;
 
 public enum GatewayEventKind
@@ -24,7 +22,7 @@ public enum GatewayEventKind
 }
 
 /// <summary>Something that happened to a connection, for the log and the counters.</summary>
-/// <param name="Peer">The client's address; owned by the event, safe to keep.</param>
+/// <param name="Peer">The client's address.</param>
 /// <param name="Elapsed">Time since the connection opened.</param>
 /// <param name="BytesAcknowledged">Content bytes the client has acknowledged.</param>
 /// <param name="Retransmissions">Segments sent again on this connection.</param>
@@ -32,7 +30,7 @@ public enum GatewayEventKind
 /// <param name="Leniencies">The departures from our wire the client used and that were accepted, so far.</param>
 public readonly record struct GatewayEvent(
     GatewayEventKind Kind,
-    SocketAddress Peer,
+    PeerAddress Peer,
     TimeSpan Elapsed,
     int BytesAcknowledged,
     int Retransmissions,

@@ -1,8 +1,8 @@
 namespace Anon.Protocol;
 
 /// <summary>
-/// Running totals of what the gateway's core saw and did. Plain fields, written only by the thread
-/// that drives the core; readers on other threads may see slightly stale values.
+/// Running totals of what the gateway's core saw and did. Plain fields, written and read only by the
+/// thread that drives the core (other threads get a snapshot the loop takes).
 /// </summary>
 #pragma warning disable CA1051 // Counters are plain fields so the hot path increments them without calls.
 public sealed class GatewayStatistics

@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-
 namespace Anon.Protocol;
 
 /// <summary>
@@ -30,9 +27,10 @@ public sealed class SourceRateLimiter
     }
 
     /// <summary>Takes one token for <paramref name="source"/>; false when its budget is spent.</summary>
-    public bool TryAcquire(SocketAddress source, TimeSpan now)
+    public bool TryAcquire(PeerAddress source, TimeSpan now)
     {
-        int bucket = (int)((uint)HashOfHost(source) % BucketCount);
+        // HashCode is seeded per process, so the buckets cannot be aimed at.
+        int bucket = (int)((uint)HashCode.Combine(source.Host) % BucketCount);
         double tokens = _used[bucket]
             ? Math.Min(_burst, _tokens[bucket] + ((now - _updated[bucket]).TotalSeconds * _ratePerSecond))
             : _burst;
@@ -46,22 +44,5 @@ public sealed class SourceRateLimiter
 
         _tokens[bucket] = tokens - 1;
         return true;
-    }
-
-    /// <summary>A hash of the host part of the address; <see cref="HashCode"/> is seeded per process, so it cannot be aimed at.</summary>
-    private static int HashOfHost(SocketAddress address)
-    {
-        ReadOnlySpan<byte> bytes = address.Buffer.Span[..address.Size];
-        // sockaddr_in: family, port, then the 4-byte address at offset 4; sockaddr_in6: family, port,
-        // flow information, then the 16-byte address at offset 8.
-        ReadOnlySpan<byte> host = address.Family switch
-        {
-            AddressFamily.InterNetwork when bytes.Length >= 8 => bytes.Slice(4, 4),
-            AddressFamily.InterNetworkV6 when bytes.Length >= 24 => bytes.Slice(8, 16),
-            _ => bytes,
-        };
-        var hash = new HashCode();
-        hash.AddBytes(host);
-        return hash.ToHashCode();
     }
 }

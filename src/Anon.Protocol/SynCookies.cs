@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Net;
 using System.Security.Cryptography;
 
 namespace Anon.Protocol;
@@ -11,10 +10,10 @@ namespace Anon.Protocol;
 public interface ISynCookieGenerator
 {
     /// <summary>The gateway ISN to put in the SYN|ACK answering <paramref name="clientIsn"/> from <paramref name="client"/>.</summary>
-    SequenceNumber Issue(SocketAddress client, SequenceNumber clientIsn, TimeSpan now);
+    SequenceNumber Issue(PeerAddress client, SequenceNumber clientIsn, TimeSpan now);
 
     /// <summary>True when <paramref name="gatewayIsn"/> is what <see cref="Issue"/> gave, or would have given, this client recently.</summary>
-    bool Verify(SocketAddress client, SequenceNumber clientIsn, SequenceNumber gatewayIsn, TimeSpan now);
+    bool Verify(PeerAddress client, SequenceNumber clientIsn, SequenceNumber gatewayIsn, TimeSpan now);
 }
 
 /// <summary>
@@ -28,7 +27,9 @@ public sealed class KeyedSynCookies : ISynCookieGenerator
     public static readonly TimeSpan SlotLength = TimeSpan.FromSeconds(64);
 
     private const int KeySize = 32;
-    private const int MaxAddressSize = 32;
+
+    // What a cookie hashes: the slot, the client's ISN, then its address, port and scope.
+    private const int MessageSize = sizeof(long) + sizeof(uint) + 16 + sizeof(ushort) + sizeof(uint);
 
     // One HMAC reused for every cookie, so that answering a SYN allocates nothing; the core runs on
     // one thread, which is all an IncrementalHash allows.
@@ -47,10 +48,10 @@ public sealed class KeyedSynCookies : ISynCookieGenerator
 
     public static KeyedSynCookies CreateRandom() => new(RandomNumberGenerator.GetBytes(KeySize));
 
-    public SequenceNumber Issue(SocketAddress client, SequenceNumber clientIsn, TimeSpan now) =>
+    public SequenceNumber Issue(PeerAddress client, SequenceNumber clientIsn, TimeSpan now) =>
         Compute(client, clientIsn, Slot(now));
 
-    public bool Verify(SocketAddress client, SequenceNumber clientIsn, SequenceNumber gatewayIsn, TimeSpan now)
+    public bool Verify(PeerAddress client, SequenceNumber clientIsn, SequenceNumber gatewayIsn, TimeSpan now)
     {
         long slot = Slot(now);
         return Compute(client, clientIsn, slot) == gatewayIsn || Compute(client, clientIsn, slot - 1) == gatewayIsn;
@@ -58,17 +59,17 @@ public sealed class KeyedSynCookies : ISynCookieGenerator
 
     private static long Slot(TimeSpan now) => now.Ticks / SlotLength.Ticks;
 
-    private SequenceNumber Compute(SocketAddress client, SequenceNumber clientIsn, long slot)
+    private SequenceNumber Compute(PeerAddress client, SequenceNumber clientIsn, long slot)
     {
-        ReadOnlySpan<byte> address = client.Buffer.Span[..Math.Min(client.Size, MaxAddressSize)];
-        Span<byte> message = stackalloc byte[sizeof(long) + sizeof(uint) + MaxAddressSize];
+        Span<byte> message = stackalloc byte[MessageSize];
         BinaryPrimitives.WriteInt64BigEndian(message, slot);
-        BinaryPrimitives.WriteUInt32BigEndian(message[sizeof(long)..], clientIsn.Value);
-        address.CopyTo(message[(sizeof(long) + sizeof(uint))..]);
-        int messageLength = sizeof(long) + sizeof(uint) + address.Length;
+        BinaryPrimitives.WriteUInt32BigEndian(message[8..], clientIsn.Value);
+        client.WriteIPv6(message[12..]);
+        BinaryPrimitives.WriteUInt16BigEndian(message[28..], client.Port);
+        BinaryPrimitives.WriteUInt32BigEndian(message[30..], client.ScopeId);
 
         Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
-        _hmac.AppendData(message[..messageLength]);
+        _hmac.AppendData(message);
         _hmac.GetHashAndReset(mac);
         return new SequenceNumber(BinaryPrimitives.ReadUInt32BigEndian(mac));
     }
@@ -80,8 +81,8 @@ public sealed class KeyedSynCookies : ISynCookieGenerator
 /// </summary>
 public sealed class FixedSynCookie(SequenceNumber initialSequence) : ISynCookieGenerator
 {
-    public SequenceNumber Issue(SocketAddress client, SequenceNumber clientIsn, TimeSpan now) => initialSequence;
+    public SequenceNumber Issue(PeerAddress client, SequenceNumber clientIsn, TimeSpan now) => initialSequence;
 
-    public bool Verify(SocketAddress client, SequenceNumber clientIsn, SequenceNumber gatewayIsn, TimeSpan now) =>
+    public bool Verify(PeerAddress client, SequenceNumber clientIsn, SequenceNumber gatewayIsn, TimeSpan now) =>
         gatewayIsn == initialSequence;
 }

@@ -1,6 +1,8 @@
 using System.Device.Gpio;
+using Anon.Cli;
+using Anon.Client.Delivery;
+using Anon.Commands;
 using Anon.Io;
-using Anon.Protocol;
 
 namespace Anon.Client.Tests;
 
@@ -14,8 +16,8 @@ public sealed class LedTests : IDisposable
         var driver = new FakeGpioDriver();
         using var led = new GpioLed(() => new GpioController(driver), pin: 17, activeLow: false);
 
-        Assert.Equal("LED is ON (GPIO pin 17)", led.Apply(LightCommand.LightOn));
-        Assert.Equal("LED is OFF (GPIO pin 17)", led.Apply(LightCommand.LightOff));
+        Assert.Equal("LED is ON (GPIO pin 17)", ClientWords.Led(led.Apply(LightCommand.LightOn)));
+        Assert.Equal("LED is OFF (GPIO pin 17)", ClientWords.Led(led.Apply(LightCommand.LightOff)));
 
         Assert.Equal(PinMode.Output, driver.Modes[17]);
         Assert.Equal([(17, PinValue.High), (17, PinValue.Low)], driver.Writes);
@@ -27,7 +29,7 @@ public sealed class LedTests : IDisposable
         var driver = new FakeGpioDriver();
         using var led = new GpioLed(() => new GpioController(driver), pin: 4, activeLow: true);
 
-        Assert.Equal("LED is ON (GPIO pin 4, active low)", led.Apply(LightCommand.LightOn));
+        Assert.Equal("LED is ON (GPIO pin 4, active low)", ClientWords.Led(led.Apply(LightCommand.LightOn)));
         led.Apply(LightCommand.LightOff);
 
         Assert.Equal([(4, PinValue.Low), (4, PinValue.High)], driver.Writes);
@@ -39,9 +41,9 @@ public sealed class LedTests : IDisposable
     {
         using var led = new GpioLed(() => new GpioController(new FakeGpioDriver(failure)), pin: 17, activeLow: false);
 
-        var error = Assert.Throws<CommandFailedException>(() => led.Apply(LightCommand.LightOn));
+        var error = Assert.Throws<LedFailedException>(() => led.Apply(LightCommand.LightOn));
 
-        Assert.Equal(ExitCodes.GpioError, error.ExitCode);
+        Assert.Equal(ExitCodes.GpioError, ExitCodes.For(error));
         Assert.Equal($"cannot drive the LED on GPIO pin 17: {failure.Message}", error.Message);
     }
 
@@ -50,7 +52,7 @@ public sealed class LedTests : IDisposable
     {
         using var led = new GpioLed(() => throw new PlatformNotSupportedException("no GPIO chip"), pin: 17, activeLow: false);
 
-        Assert.Equal(ExitCodes.GpioError, Assert.Throws<CommandFailedException>(() => led.Apply(LightCommand.LightOff)).ExitCode);
+        Assert.Equal(ExitCodes.GpioError, ExitCodes.For(Assert.Throws<LedFailedException>(() => led.Apply(LightCommand.LightOff))));
     }
 
     [Fact]
@@ -58,7 +60,7 @@ public sealed class LedTests : IDisposable
     {
         var led = new LedStateFile(new SimulatedLed(), _stateFile);
 
-        Assert.Equal("LED is ON (simulated)", led.Apply(LightCommand.LightOn));
+        Assert.Equal("LED is ON (simulated)", ClientWords.Led(led.Apply(LightCommand.LightOn)));
         Assert.Equal("ON\n", File.ReadAllText(_stateFile));
         led.Apply(LightCommand.LightOff);
         Assert.Equal("OFF\n", File.ReadAllText(_stateFile));
@@ -70,7 +72,7 @@ public sealed class LedTests : IDisposable
         var gpio = new GpioLed(() => new GpioController(new FakeGpioDriver(new UnauthorizedAccessException("permission denied"))), 17, false);
         var led = new LedStateFile(gpio, _stateFile);
 
-        Assert.Throws<CommandFailedException>(() => led.Apply(LightCommand.LightOn));
+        Assert.Throws<LedFailedException>(() => led.Apply(LightCommand.LightOn));
         Assert.False(File.Exists(_stateFile));
         gpio.Dispose();
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Anon.Client.Fetching;
 using Anon.Io;
 using Anon.Protocol;
 
@@ -23,7 +24,7 @@ public sealed class TransferTests : IDisposable
         var gatewayAddress = (IPEndPoint)gatewaySocket.LocalEndPoint!;
         Task<byte[]> client = Task.Run(() =>
         {
-            using Transfer transfer = Transfer.Run(gatewayAddress, ClientOptions.Default, log, initialSequence: 1, CancellationToken.None);
+            using PageFetch transfer = PageFetch.Run(gatewayAddress, ClientOptions.Default, log, initialSequence: 1, CancellationToken.None);
             return transfer.Content.ToArray();
         });
 
@@ -47,7 +48,7 @@ public sealed class TransferTests : IDisposable
                 continue; // the receive timeout: look at the client again
             }
 
-            int answerLength = gateway.HandleDatagram(peer, received.AsSpan(0, length), clock.Elapsed, answer);
+            int answerLength = gateway.HandleDatagram(SocketAddresses.Read(peer), received.AsSpan(0, length), clock.Elapsed, answer).AnswerLength;
             if (answerLength > SegmentHeader.Size && !injected)
             {
                 byte[] oversize = new byte[SegmentHeader.Size + 1000];

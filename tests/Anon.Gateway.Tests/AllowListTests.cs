@@ -1,4 +1,6 @@
 using System.Net;
+using Anon.Gateway.Udp;
+using Anon.Protocol;
 
 namespace Anon.Gateway.Tests;
 
@@ -17,7 +19,7 @@ public class AllowListTests
     [InlineData("127.0.0.1", false)]
     public void Matches_addresses_by_prefix(string address, bool allowed)
     {
-        Assert.Equal(allowed, List.Allows(new IPEndPoint(IPAddress.Parse(address), 5000).Serialize()));
+        Assert.Equal(allowed, List.Allows(new PeerAddress(IPAddress.Parse(address), 5000)));
     }
 
     [Fact]
@@ -25,14 +27,14 @@ public class AllowListTests
     {
         var mapped = new IPEndPoint(IPAddress.Parse("192.168.2.7").MapToIPv6(), 5000);
 
-        Assert.True(List.Allows(mapped.Serialize()));
-        Assert.False(List.Allows(new IPEndPoint(IPAddress.Parse("192.168.9.7").MapToIPv6(), 5000).Serialize()));
+        Assert.True(List.Allows(PeerAddress.FromEndPoint(mapped)));
+        Assert.False(List.Allows(new PeerAddress(IPAddress.Parse("192.168.9.7").MapToIPv6(), 5000)));
     }
 
     [Fact]
     public void Checking_allocates_nothing()
     {
-        SocketAddress address = new IPEndPoint(IPAddress.Parse("192.168.2.7").MapToIPv6(), 5000).Serialize();
+        var address = new PeerAddress(IPAddress.Parse("192.168.2.7").MapToIPv6(), 5000);
         List.Allows(address);
         long before = GC.GetAllocatedBytesForCurrentThread();
         bool all = true;

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Net;
+using Anon.Gateway.Observability;
 using Anon.Protocol;
 
 namespace Anon.Gateway.Tests;
@@ -10,8 +11,8 @@ public class GatewayMetricsTests
     public void The_instruments_report_what_the_core_counted()
     {
         var endpoint = new GatewayEndpoint(new byte[1000], new FixedSynCookie(new SequenceNumber(100)));
-        using var metrics = new GatewayMetrics(endpoint);
-        SocketAddress client = new IPEndPoint(IPAddress.Loopback, 40000).Serialize();
+        using var metrics = new GatewayMetrics();
+        PeerAddress client = new PeerAddress(IPAddress.Loopback, 40000);
         byte[] answer = new byte[Segments.MaxDatagram];
         Send(endpoint, client, 1, 0, SegmentFlags.Syn, answer);
         Send(endpoint, client, 2, 101, SegmentFlags.Ack, answer);
@@ -19,6 +20,7 @@ public class GatewayMetricsTests
         Send(endpoint, client, 4, 1101, SegmentFlags.Ack | SegmentFlags.Fin, answer, TimeSpan.FromMilliseconds(3));
         endpoint.HandleDatagram(client, new byte[3], TimeSpan.Zero, answer);
 
+        metrics.Post(TrafficSnapshot.Take(endpoint, TimeSpan.FromMilliseconds(3), notAllowed: 0, sendErrors: 0, connectionsListed: 0));
         Dictionary<string, double> seen = Collect();
 
         Assert.Equal(1, seen["anon.gateway.transfers.completed"]);
@@ -29,7 +31,7 @@ public class GatewayMetricsTests
         Assert.Equal(1.875, seen["anon.gateway.rtt"]); // samples of 2 ms then 1 ms: 7/8 * 2 + 1/8 * 1 (RFC 6298 §2.3)
     }
 
-    private static void Send(GatewayEndpoint endpoint, SocketAddress client, uint sequence, uint acknowledgment, SegmentFlags flags, byte[] answer, TimeSpan now = default)
+    private static void Send(GatewayEndpoint endpoint, PeerAddress client, uint sequence, uint acknowledgment, SegmentFlags flags, byte[] answer, TimeSpan now = default)
     {
         byte[] datagram = new byte[SegmentHeader.Size];
         new SegmentHeader(new SequenceNumber(sequence), new SequenceNumber(acknowledgment), flags).WriteTo(datagram);

@@ -1,13 +1,15 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using Anon.Gateway.Observability;
+using Anon.Gateway.Udp;
 using Anon.Io;
 using Anon.Protocol;
 
 namespace Anon.Gateway.Tests;
 
 /// <summary>
-/// The gateway's whole datagram path (socket receive with a reused SocketAddress, the core, the
+/// The gateway's whole datagram path (socket receive with a reused PeerAddress, the core, the
 /// packet log, the send) allocates nothing per datagram: serving a page a hundred times longer, the
 /// same number of times, allocates no more. Measured process-wide, with a client of raw sockets that
 /// allocates nothing itself.
@@ -37,7 +39,7 @@ public sealed class SocketLoopAllocationTests : IDisposable
         var endpoint = new GatewayEndpoint(page, new FixedSynCookie(new SequenceNumber(100)), new GatewayOptions { NewConnectionsPerSecondPerSource = 0 });
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        using var server = new GatewayServer(socket, endpoint, log);
+        using var server = new GatewayLoop(socket, endpoint, new GatewayReporter(log));
         using var stop = new CancellationTokenSource();
         var loop = new Thread(() => server.Run(stop.Token));
         loop.Start();

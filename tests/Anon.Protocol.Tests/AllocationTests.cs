@@ -38,7 +38,7 @@ public class AllocationTests
     /// <summary>One whole transfer from a fresh endpoint, the client's side played by hand; returns the bytes allocated.</summary>
     private long GatewayTransfer(byte[] content, int port)
     {
-        SocketAddress client = Packets.Address(40000 + port);
+        PeerAddress client = Packets.Address(40000 + port);
         var gateway = new GatewayEndpoint(content, new FixedSynCookie(new SequenceNumber(100)));
         long before = GC.GetAllocatedBytesForCurrentThread();
 
@@ -79,9 +79,9 @@ public class AllocationTests
         return allocated;
     }
 
-    private int Send(GatewayEndpoint gateway, SocketAddress client, uint sequence, uint acknowledgment, SegmentFlags flags)
+    private int Send(GatewayEndpoint gateway, PeerAddress client, uint sequence, uint acknowledgment, SegmentFlags flags)
     {
         new SegmentHeader(new SequenceNumber(sequence), new SequenceNumber(acknowledgment), flags).WriteTo(_request);
-        return gateway.HandleDatagram(client, _request, TimeSpan.Zero, _answer);
+        return gateway.HandleDatagram(client, _request, TimeSpan.Zero, _answer).AnswerLength;
     }
 }

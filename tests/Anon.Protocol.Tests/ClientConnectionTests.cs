@@ -30,7 +30,7 @@ public class ClientConnectionTests
 
         client.HandleTimeout(T0 + ClientOptions.Default.IdleTimeout);
         Assert.Equal(ClientState.Failed, client.State);
-        Assert.Equal("no answer from the gateway within 10 s", client.FailureReason);
+        Assert.Equal(new ClientFailure(ClientFailureKind.NoAnswer, TimeSpan.FromSeconds(10), 0, ClientOptions.Default.MaximumContentLength), client.Failure);
         Assert.Null(client.PollTimeout());
     }
 
@@ -196,7 +196,7 @@ public class ClientConnectionTests
         client.HandleTimeout(T0 + ClientOptions.Default.IdleTimeout);
 
         Assert.Equal(ClientState.Failed, client.State);
-        Assert.Equal("the transfer stalled: nothing from the gateway for 10 s after 512 bytes", client.FailureReason);
+        Assert.Equal(new ClientFailure(ClientFailureKind.Stalled, TimeSpan.FromSeconds(10), 512, ClientOptions.Default.MaximumContentLength), client.Failure);
     }
 
     [Fact]

@@ -6,7 +6,7 @@ namespace Anon.Protocol.Tests;
 public class GatewayEndpointTests
 {
     private static readonly TimeSpan T0 = TimeSpan.FromSeconds(10);
-    private static readonly SocketAddress Client = Address(40000);
+    private static readonly PeerAddress Client = Address(40000);
     private readonly byte[] _answer = new byte[Segments.MaxDatagram];
 
     [Fact]
@@ -46,8 +46,8 @@ public class GatewayEndpointTests
         GatewayEndpoint gateway = Gateway(Content(1000));
         Answer(gateway, Make(12345, 0, Syn));
 
-        Assert.Equal(0, gateway.HandleDatagram(Client, Make(12346, 999, Ack), T0, _answer));
-        Assert.Equal(0, gateway.HandleDatagram(Client, Make(12346, 100, Ack), T0, _answer));
+        Assert.Equal(0, gateway.HandleDatagram(Client, Make(12346, 999, Ack), T0, _answer).AnswerLength);
+        Assert.Equal(0, gateway.HandleDatagram(Client, Make(12346, 100, Ack), T0, _answer).AnswerLength);
         Assert.Equal(0, gateway.ConnectionCount);
         Assert.Equal(2, gateway.Statistics.Unmatched);
 
@@ -59,13 +59,13 @@ public class GatewayEndpointTests
     public void With_keyed_cookies_only_the_issued_isn_opens_a_connection()
     {
         var gateway = new GatewayEndpoint(Content(100), KeyedSynCookies.CreateRandom());
-        SegmentHeader synAck = Header(_answer.AsSpan(0, gateway.HandleDatagram(Client, Make(7, 0, Syn), T0, _answer)));
+        SegmentHeader synAck = Header(_answer.AsSpan(0, gateway.HandleDatagram(Client, Make(7, 0, Syn), T0, _answer).AnswerLength));
 
-        Assert.Equal(0, gateway.HandleDatagram(Client, Make(8, synAck.Sequence.Value + 2, Ack), T0, _answer));
-        Assert.Equal(0, gateway.HandleDatagram(Address(40001), Make(8, synAck.Sequence.Value + 1, Ack), T0, _answer));
+        Assert.Equal(0, gateway.HandleDatagram(Client, Make(8, synAck.Sequence.Value + 2, Ack), T0, _answer).AnswerLength);
+        Assert.Equal(0, gateway.HandleDatagram(Address(40001), Make(8, synAck.Sequence.Value + 1, Ack), T0, _answer).AnswerLength);
         Assert.Equal(0, gateway.ConnectionCount);
 
-        Assert.True(gateway.HandleDatagram(Client, Make(8, synAck.Sequence.Value + 1, Ack), T0, _answer) > 0);
+        Assert.True(gateway.HandleDatagram(Client, Make(8, synAck.Sequence.Value + 1, Ack), T0, _answer).AnswerLength > 0);
         Assert.Equal(1, gateway.ConnectionCount);
     }
 
@@ -85,7 +85,7 @@ public class GatewayEndpointTests
         Assert.Equal(content, (byte[])[.. first[12..], .. second[12..], .. third[12..], .. fin[12..]]);
         Assert.Equal(5, fin.Length - 12);
 
-        Assert.Equal(0, gateway.HandleDatagram(Client, Make(12350, 1642, Ack | Fin), T0, _answer));
+        Assert.Equal(0, gateway.HandleDatagram(Client, Make(12350, 1642, Ack | Fin), T0, _answer).AnswerLength);
         Assert.Equal(0, gateway.ConnectionCount);
         Assert.True(gateway.PollEvent(out GatewayEvent opened));
         Assert.Equal(GatewayEventKind.Opened, opened.Kind);
@@ -112,7 +112,7 @@ public class GatewayEndpointTests
         Answer(gateway, Make(12345, 0, Syn));
 
         Assert.Equal("101 12347 ACK FIN", Answer(gateway, Make(12346, 101, Ack)));
-        Assert.Equal(0, gateway.HandleDatagram(Client, Make(12346, 101, Ack), T0, _answer));
+        Assert.Equal(0, gateway.HandleDatagram(Client, Make(12346, 101, Ack), T0, _answer).AnswerLength);
         Assert.Equal(1, gateway.ConnectionCount);
 
         gateway.HandleDatagram(Client, Make(12347, 101, Ack | Fin), T0, _answer);
@@ -127,9 +127,9 @@ public class GatewayEndpointTests
         Answer(gateway, Make(12346, 101, Ack));
         Answer(gateway, Make(12347, 613, Ack));
 
-        Assert.Equal(0, gateway.HandleDatagram(Client, Make(12347, 613, Ack), T0, _answer));
-        Assert.Equal(0, gateway.HandleDatagram(Client, Make(12346, 101, Ack), T0, _answer));
-        Assert.False(gateway.PollTransmit(_answer, out _, out _));
+        Assert.Equal(0, gateway.HandleDatagram(Client, Make(12347, 613, Ack), T0, _answer).AnswerLength);
+        Assert.Equal(0, gateway.HandleDatagram(Client, Make(12346, 101, Ack), T0, _answer).AnswerLength);
+        Assert.False(gateway.PollTransmit(_answer, out _));
         Assert.Equal(2, gateway.Statistics.DuplicateAcks);
     }
 
@@ -140,7 +140,7 @@ public class GatewayEndpointTests
         Answer(gateway, Make(12345, 0, Syn));
         Answer(gateway, Make(12346, 101, Ack));
 
-        Assert.Equal(0, gateway.HandleDatagram(Client, Make(12347, 5000, Ack), T0, _answer));
+        Assert.Equal(0, gateway.HandleDatagram(Client, Make(12347, 5000, Ack), T0, _answer).AnswerLength);
         Assert.Equal(1, gateway.Statistics.InvalidAcks);
         Assert.Equal(1, gateway.ConnectionCount);
     }
@@ -157,10 +157,10 @@ public class GatewayEndpointTests
         while (gateway.PollTimeout() is { } due)
         {
             gateway.HandleTimeout(due);
-            while (gateway.PollTransmit(_answer, out int length, out SocketAddress? destination))
+            while (gateway.PollTransmit(_answer, out Transmit transmit))
             {
-                Assert.Equal(Client, destination);
-                Assert.Equal("101 12347 ACK", Describe(_answer.AsSpan(0, length)));
+                Assert.Equal(Client, transmit.Destination);
+                Assert.Equal("101 12347 ACK", Describe(_answer.AsSpan(0, transmit.Length)));
                 retransmittedAt.Add((due - T0).TotalMilliseconds);
             }
         }
@@ -183,7 +183,7 @@ public class GatewayEndpointTests
         gateway.HandleDatagram(Client, Make(3, 201, Ack | Fin), T0 + oneMillisecond, _answer);
         Assert.Equal(1, gateway.Statistics.ConnectionsCompleted);
 
-        SocketAddress next = Address(40001);
+        PeerAddress next = Address(40001);
         gateway.HandleDatagram(next, Make(7, 0, Syn), T0, _answer);
         gateway.HandleDatagram(next, Make(8, 101, Ack), T0, _answer);
 
@@ -228,7 +228,7 @@ public class GatewayEndpointTests
         Answer(gateway, Make(1, 0, Syn));
         Answer(gateway, Make(2, 101, Ack));
 
-        Assert.Equal(0, gateway.HandleDatagram(Address(40001), Make(2, 101, Ack), T0, _answer));
+        Assert.Equal(0, gateway.HandleDatagram(Address(40001), Make(2, 101, Ack), T0, _answer).AnswerLength);
         Assert.Equal(1, gateway.ConnectionCount);
         Assert.Equal(1, gateway.Statistics.ConnectionsRefused);
     }
@@ -238,14 +238,14 @@ public class GatewayEndpointTests
     {
         GatewayEndpoint gateway = Gateway(Content(100));
 
-        Assert.Equal(0, gateway.HandleDatagram(Client, new byte[3], T0, _answer));
-        Assert.Equal(0, gateway.HandleDatagram(Client, Make(1, 2, Fin), T0, _answer));
-        Assert.Equal(0, gateway.HandleDatagram(Client, Make(1, 2, Syn | Ack), T0, _answer));
-        Assert.Equal(0, gateway.HandleDatagram(Client, Make(1, 2, Syn | Fin), T0, _answer));
-        Assert.Equal(0, gateway.HandleDatagram(Client, Make(1, 0, Syn, "hello"u8), T0, _answer));
+        Assert.Equal(0, gateway.HandleDatagram(Client, new byte[3], T0, _answer).AnswerLength);
+        Assert.Equal(0, gateway.HandleDatagram(Client, Make(1, 2, Fin), T0, _answer).AnswerLength);
+        Assert.Equal(0, gateway.HandleDatagram(Client, Make(1, 2, Syn | Ack), T0, _answer).AnswerLength);
+        Assert.Equal(0, gateway.HandleDatagram(Client, Make(1, 2, Syn | Fin), T0, _answer).AnswerLength);
+        Assert.Equal(0, gateway.HandleDatagram(Client, Make(1, 0, Syn, "hello"u8), T0, _answer).AnswerLength);
         byte[] synWithReservedBits = Make(1, 0, Syn);
         synWithReservedBits[8] = 0xFF;
-        Assert.Equal(SegmentHeader.Size, gateway.HandleDatagram(Client, synWithReservedBits, T0, _answer));
+        Assert.Equal(SegmentHeader.Size, gateway.HandleDatagram(Client, synWithReservedBits, T0, _answer).AnswerLength);
 
         Assert.Equal(1, gateway.Statistics.Runts);
         Assert.Equal(3, gateway.Statistics.Unmatched);
@@ -258,9 +258,9 @@ public class GatewayEndpointTests
 
     private string Answer(GatewayEndpoint gateway, byte[] datagram) => Describe(AnswerBytes(gateway, datagram));
 
-    private byte[] AnswerBytes(GatewayEndpoint gateway, byte[] datagram, SocketAddress? from = null)
+    private byte[] AnswerBytes(GatewayEndpoint gateway, byte[] datagram, PeerAddress? from = null)
     {
-        int length = gateway.HandleDatagram(from ?? Client, datagram, T0, _answer);
+        int length = gateway.HandleDatagram(from ?? Client, datagram, T0, _answer).AnswerLength;
         Assert.True(length > 0, "expected an answer");
         return _answer.AsSpan(0, length).ToArray();
     }

@@ -14,21 +14,16 @@ public class HardeningTests
     {
         var gateway = new GatewayEndpoint(Packets.Content(13112), KeyedSynCookies.CreateRandom());
         byte[] syn = Packets.Make(1, 0, SegmentFlags.Syn);
-        SocketAddress source = Packets.Address(1);
-        Span<byte> sourceBytes = source.Buffer.Span;
-        gateway.HandleDatagram(source, syn, T0, _answer); // warm up
+        gateway.HandleDatagram(Packets.Address(1), syn, T0, _answer); // warm up
+        Span<byte> address = stackalloc byte[4];
 
         int answered = 0;
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 100_000; i++)
         {
-            sourceBytes[2] = (byte)(i >> 8); // port
-            sourceBytes[3] = (byte)i;
-            sourceBytes[5] = (byte)(i >> 16); // address: 127.0.0.0 + i, one per SYN
-            sourceBytes[6] = (byte)(i >> 8);
-            sourceBytes[7] = (byte)i;
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(address, 0x7F00_0000u + (uint)i); // 127.0.0.0 + i, one per SYN
             syn[3] = (byte)i; // ISN
-            answered += gateway.HandleDatagram(source, syn, T0, _answer) == SegmentHeader.Size ? 1 : 0;
+            answered += gateway.HandleDatagram(new PeerAddress(address, (ushort)i), syn, T0, _answer).AnswerLength == SegmentHeader.Size ? 1 : 0;
         }
 
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
@@ -52,7 +47,7 @@ public class HardeningTests
                 datagram[11] = (byte)flags; // every flag combination, not just random words
             }
 
-            int length = gateway.HandleDatagram(Packets.Address(port), datagram, T0, answer);
+            int length = gateway.HandleDatagram(Packets.Address(port), datagram, T0, answer).AnswerLength;
             return length <= datagram.Length && gateway.ConnectionCount == 0;
         }, iter: 200_000, threads: 1); // one thread: the core, like the gateway's loop, is single-threaded
     }
@@ -65,7 +60,7 @@ public class HardeningTests
         var options = new GatewayOptions { MaximumConnections = 8 };
         var gateway = new GatewayEndpoint(content, new FixedSynCookie(new SequenceNumber(100)), options);
         var client = new ClientConnection(new SequenceNumber(5000), T0);
-        SocketAddress clientAddress = Packets.Address(40000);
+        PeerAddress clientAddress = Packets.Address(40000);
         byte[] toGateway = new byte[Segments.MaxDatagram];
         byte[] toClient = new byte[Segments.MaxDatagram];
         byte[] noise = new byte[700];
@@ -89,14 +84,14 @@ public class HardeningTests
             }
 
             // Noise from strangers, and now and then forged as if from the client itself.
-            SocketAddress from = random.Next(0, 10) == 0 ? clientAddress : Packets.Address(random.Next(1, 65536));
-            int answer = gateway.HandleDatagram(from, noise.AsSpan(0, length), now, toClient);
+            PeerAddress from = random.Next(0, 10) == 0 ? clientAddress : Packets.Address(random.Next(1, 65536));
+            int answer = gateway.HandleDatagram(from, noise.AsSpan(0, length), now, toClient).AnswerLength;
             Assert.True(answer <= length || gateway.HasConnection(from), "a stranger got a larger answer");
             Assert.True(gateway.ConnectionCount <= options.MaximumConnections);
 
             if (i % TurnEvery == 0 && pending > 0)
             {
-                int reply = gateway.HandleDatagram(clientAddress, toGateway.AsSpan(0, pending), now, toClient);
+                int reply = gateway.HandleDatagram(clientAddress, toGateway.AsSpan(0, pending), now, toClient).AnswerLength;
                 pending = reply > 0 ? client.HandleDatagram(toClient.AsSpan(0, reply), now, toGateway) : 0;
                 completedAt = client.IsComplete && completedAt < 0 ? i : completedAt;
             }
@@ -148,14 +143,14 @@ public class HardeningTests
         int opened = 0;
         for (int port = 1; port <= 100; port++)
         {
-            opened += gateway.HandleDatagram(Address("10.0.0.1", port), Packets.Make(1, 101, SegmentFlags.Ack), T0, _answer) > 0 ? 1 : 0;
+            opened += gateway.HandleDatagram(Address("10.0.0.1", port), Packets.Make(1, 101, SegmentFlags.Ack), T0, _answer).AnswerLength > 0 ? 1 : 0;
         }
 
         Assert.Equal(20, opened); // the burst: twice the rate
         Assert.Equal(80, gateway.Statistics.ConnectionsRateLimited);
-        Assert.True(gateway.HandleDatagram(Address("10.0.0.2", 1), Packets.Make(1, 101, SegmentFlags.Ack), T0, _answer) > 0);
-        Assert.True(gateway.HandleDatagram(Address("10.0.0.1", 500), Packets.Make(1, 101, SegmentFlags.Ack), T0 + TimeSpan.FromSeconds(1), _answer) > 0);
+        Assert.True(gateway.HandleDatagram(Address("10.0.0.2", 1), Packets.Make(1, 101, SegmentFlags.Ack), T0, _answer).AnswerLength > 0);
+        Assert.True(gateway.HandleDatagram(Address("10.0.0.1", 500), Packets.Make(1, 101, SegmentFlags.Ack), T0 + TimeSpan.FromSeconds(1), _answer).AnswerLength > 0);
     }
 
-    private static SocketAddress Address(string ip, int port) => new IPEndPoint(IPAddress.Parse(ip), port).Serialize();
+    private static PeerAddress Address(string ip, int port) => new PeerAddress(IPAddress.Parse(ip), port);
 }

@@ -27,7 +27,7 @@ internal static class Packets
     public static string Describe(ReadOnlySpan<byte> datagram) =>
         PacketLogLine.Format(PacketDirection.Send, Header(datagram))["SEND ".Length..];
 
-    public static SocketAddress Address(int port) => new IPEndPoint(IPAddress.Loopback, port).Serialize();
+    public static PeerAddress Address(int port) => new PeerAddress(IPAddress.Loopback, port);
 
     public static byte[] Content(int length)
     {

@@ -20,7 +20,7 @@ public class SpecSampleTests
         while (length > 0)
         {
             log.Add(PacketLogLine.Format(PacketDirection.Send, Packets.Header(toGateway)));
-            int answer = gateway.HandleDatagram(Packets.Address(40000), toGateway.AsSpan(0, length), TimeSpan.Zero, toClient);
+            int answer = gateway.HandleDatagram(Packets.Address(40000), toGateway.AsSpan(0, length), TimeSpan.Zero, toClient).AnswerLength;
             if (answer == 0)
             {
                 break;

@@ -69,9 +69,9 @@ public class SimulationTests(ITestOutputHelper output)
     /// <summary>A broken cookie check: every ACK from anywhere completes a handshake.</summary>
     private sealed class AnyAckOpensAConnection : ISynCookieGenerator
     {
-        public SequenceNumber Issue(System.Net.SocketAddress client, SequenceNumber clientIsn, TimeSpan now) => new(100);
+        public SequenceNumber Issue(PeerAddress client, SequenceNumber clientIsn, TimeSpan now) => new(100);
 
-        public bool Verify(System.Net.SocketAddress client, SequenceNumber clientIsn, SequenceNumber gatewayIsn, TimeSpan now) => true;
+        public bool Verify(PeerAddress client, SequenceNumber clientIsn, SequenceNumber gatewayIsn, TimeSpan now) => true;
     }
 
     [Fact]
@@ -82,7 +82,7 @@ public class SimulationTests(ITestOutputHelper output)
         SimulationResult result = new TransferSimulation(seed, conditions, content).Run();
 
         output.WriteLine($"seed {seed}: {conditions}, {content.Length} bytes, {result.DatagramsSent} datagrams sent, {result.DatagramsLost} lost, " +
-            $"client {result.Clients[0].State} after {result.Elapsed.TotalSeconds:0.000} s: {result.Clients[0].FailureReason}");
+            $"client {result.Clients[0].State} after {result.Elapsed.TotalSeconds:0.000} s: {result.Clients[0].Failure}");
         Assert.Null(Check(result, conditions, content));
     }
 
@@ -230,9 +230,9 @@ public class SimulationTests(ITestOutputHelper output)
                 return $"a failed client holds {client.Content.Length} bytes that are not the start of the page";
             }
 
-            if (client.State == ClientState.Failed && (client.FailureReason is null || Math.Round(conditions.Loss * 100) <= LossPercentThatMustNotFail))
+            if (client.State == ClientState.Failed && (client.Failure is null || Math.Round(conditions.Loss * 100) <= LossPercentThatMustNotFail))
             {
-                return $"a client failed: {client.FailureReason}";
+                return $"a client failed: {client.Failure}";
             }
         }
 

@@ -20,7 +20,7 @@ internal sealed class TransferSimulation
     private readonly SimulatedNetwork _network;
     private readonly GatewayEndpoint _gateway;
     private readonly ClientConnection?[] _clients;
-    private readonly SocketAddress[] _addresses;
+    private readonly PeerAddress[] _addresses;
     private readonly TimeSpan[] _startAt;
     private readonly ClientOptions _clientOptions;
     private readonly byte[] _content;
@@ -53,14 +53,14 @@ internal sealed class TransferSimulation
         _content = content;
         _clientOptions = clientOptions ?? ClientOptions.Default;
         _clients = new ClientConnection?[clientCount + 1];
-        _addresses = new SocketAddress[clientCount + 1];
+        _addresses = new PeerAddress[clientCount + 1];
         _startAt = new TimeSpan[clientCount + 1];
         _offered = [.. Enumerable.Range(0, clientCount + 1).Select(_ => new HashSet<(uint, uint)>())];
         _established = [.. Enumerable.Range(0, clientCount + 1).Select(_ => new HashSet<uint>())];
         _completedAt = new TimeSpan?[clientCount + 1];
         for (int node = 1; node <= clientCount; node++)
         {
-            _addresses[node] = new IPEndPoint(IPAddress.Loopback, 40000 + node).Serialize();
+            _addresses[node] = new PeerAddress(IPAddress.Loopback, 40000 + node);
             _startAt[node] = TimeSpan.FromMilliseconds(_random.Next(0, 50 * clientCount));
         }
     }
@@ -181,7 +181,7 @@ internal sealed class TransferSimulation
                 _established[delivery.From].Add(header.Acknowledgment.Value - 1);
             }
 
-            int length = _gateway.HandleDatagram(_addresses[delivery.From], delivery.Datagram, now, _buffer);
+            int length = _gateway.HandleDatagram(_addresses[delivery.From], delivery.Datagram, now, _buffer).AnswerLength;
             if (length > 0)
             {
                 SendFromGateway(delivery.From, length, now, violations);
@@ -242,9 +242,9 @@ internal sealed class TransferSimulation
     private void RunTimers(TimeSpan now, List<string> violations)
     {
         _gateway.HandleTimeout(now);
-        while (_gateway.PollTransmit(_buffer, out int length, out SocketAddress? destination))
+        while (_gateway.PollTransmit(_buffer, out Transmit transmit))
         {
-            SendFromGateway(Array.IndexOf(_addresses, destination), length, now, violations);
+            SendFromGateway(Array.IndexOf(_addresses, transmit.Destination), transmit.Length, now, violations);
         }
 
         for (int node = 1; node < _clients.Length; node++)

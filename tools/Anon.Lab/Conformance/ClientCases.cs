@@ -1,4 +1,5 @@
 using System.Text;
+using Anon.Commands;
 using Anon.Protocol;
 
 namespace Anon.Lab.Conformance;

@@ -1,0 +1,29 @@
+using Anon.Client.Delivery;
+using Anon.Io;
+using Anon.Protocol;
+
+namespace Anon.Client;
+
+/// <summary>The client's words for what its parts report as values: the LED's state and a transfer's figures.</summary>
+internal static class ClientWords
+{
+    /// <summary>"ON" or "OFF", as the state file holds it.</summary>
+    public static string OnOff(LedState state) => state.IsOn ? "ON" : "OFF";
+
+    /// <summary>"LED is ON (simulated)", "LED is OFF (GPIO pin 17, active low)".</summary>
+    public static string Led(LedState state)
+    {
+        string which = state.GpioPin is { } pin ? $"GPIO pin {pin}{(state.ActiveLow ? ", active low" : "")}" : "simulated";
+        return $"LED is {OnOff(state)} ({which})";
+    }
+
+    /// <summary>The completed transfer's line: its size, time, handshake round trip and what went wrong on the way.</summary>
+    public static string Received(ClientConnection connection, TimeSpan elapsed)
+    {
+        ClientStatistics statistics = connection.Statistics;
+        return $"received {connection.Content.Length} bytes in {elapsed.TotalMilliseconds:0.000} ms " +
+            $"(handshake round trip {statistics.HandshakeRoundTripTime?.TotalMilliseconds:0.000} ms, " +
+            $"{statistics.Retransmissions} retransmissions, {statistics.DuplicateSegments} duplicate segments, {statistics.Dropped} dropped)" +
+            (statistics.Leniencies == PeerLeniency.None ? "" : $"; accepted from this gateway: {PeerWords.Describe(statistics.Leniencies)}");
+    }
+}

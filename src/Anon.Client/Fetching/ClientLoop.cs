@@ -1,0 +1,129 @@
+using System.Net;
+using System.Net.Sockets;
+using Anon.Io;
+using Anon.Ladder;
+using Anon.Protocol;
+
+namespace Anon.Client.Fetching;
+
+/// <summary>
+/// The client's socket loop: a UDP socket connected to the gateway, so the kernel delivers nothing
+/// from any other address or port, driving the sans-IO <see cref="ClientConnection"/>.
+/// </summary>
+public sealed class ClientLoop : IDisposable
+{
+    private readonly Socket _socket;
+    private readonly PacketLog _log;
+    private readonly MonotonicClock _clock;
+    // One byte more than the largest datagram of the protocol: a longer one arrives cut to this
+    // length, still too long, and is dropped as such; a 64 KiB buffer would cost start-up time.
+    private readonly byte[] _receiveBuffer = new byte[Segments.MaxDatagram + 1];
+    private readonly byte[] _sendBuffer = new byte[Segments.MaxDatagram];
+    private SocketError? _lastError;
+    private readonly SteppedReceiveTimeout _receiveTimeout;
+
+    public ClientLoop(IPEndPoint gateway, PacketLog log, TimeProvider? time = null)
+    {
+        _log = log;
+        _clock = new MonotonicClock(time ?? TimeProvider.System);
+        _socket = new Socket(gateway.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        _socket.Connect(gateway);
+        _receiveTimeout = new SteppedReceiveTimeout(_socket);
+    }
+
+    public TimeSpan Now => _clock.Now;
+
+    /// <summary>Also records every datagram for a ladder diagram (--diagram), when set.</summary>
+    public LadderRecorder? Recorder { get; init; }
+
+    /// <summary>
+    /// Runs <paramref name="connection"/> until it is complete or has failed, then, if it lingers,
+    /// until it closes: call once for the transfer and again for the linger.
+    /// </summary>
+    public void Run(ClientConnection connection, bool untilClosed, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            TimeSpan now = _clock.Now;
+            connection.HandleTimeout(now);
+            while (connection.PollTransmit(_sendBuffer, out int length))
+            {
+                Send(_sendBuffer.AsSpan(0, length));
+            }
+
+            if (connection.State is ClientState.Failed or ClientState.Closed
+                || (connection.IsComplete && !untilClosed))
+            {
+                return;
+            }
+
+            TimeSpan wait = (connection.PollTimeout() ?? now) - now;
+            if (wait > TimeSpan.Zero)
+            {
+                Receive(connection, wait);
+            }
+        }
+    }
+
+    /// <summary>Words to add to a failure message about the last network error seen, if any.</summary>
+    public string NetworkErrorNote => _lastError switch
+    {
+        null => "",
+        SocketError.ConnectionRefused => " (the gateway's host answered that nothing listens on that port)",
+        SocketError error => $" (last network error: {error})",
+    };
+
+    public void Dispose() => _socket.Dispose();
+
+    /// <summary>
+    /// Waits up to about <paramref name="wait"/> for a datagram and handles it. The wait is the
+    /// receive itself, under the socket's receive timeout (SO_RCVTIMEO), rather than a poll first:
+    /// one system call a datagram instead of two, on the path every round trip takes.
+    /// </summary>
+    private void Receive(ClientConnection connection, TimeSpan wait)
+    {
+        _receiveTimeout.Set(wait);
+        int length = _socket.Receive(_receiveBuffer, SocketFlags.None, out SocketError error);
+        if (error is SocketError.TimedOut or SocketError.WouldBlock)
+        {
+            return; // a timer is due, or the next step of the wait
+        }
+
+        if (error != SocketError.Success)
+        {
+            // An ICMP error for our last send, such as port unreachable. The gateway may be
+            // restarting: keep trying until the idle timeout, and say so if it comes to that.
+            _lastError = error;
+            return;
+        }
+
+        ReadOnlySpan<byte> datagram = _receiveBuffer.AsSpan(0, length);
+        TimeSpan now = _clock.Now;
+        _log.Packet(PacketDirection.Receive, datagram);
+        Recorder?.Record(PacketDirection.Receive, datagram, now);
+        int answer = connection.HandleDatagram(datagram, now, _sendBuffer);
+        if (answer > 0)
+        {
+            Send(_sendBuffer.AsSpan(0, answer));
+        }
+
+        while (connection.PollRefusal(out DropReason reason))
+        {
+            _log.Event($"dropped {PeerWords.Describe(reason)} from the gateway (logged once a transfer; counted in the last line)");
+        }
+    }
+
+    private void Send(ReadOnlySpan<byte> datagram)
+    {
+        _log.Packet(PacketDirection.Send, datagram);
+        Recorder?.Record(PacketDirection.Send, datagram, _clock.Now);
+        try
+        {
+            _socket.Send(datagram, SocketFlags.None);
+        }
+        catch (SocketException e)
+        {
+            _lastError = e.SocketErrorCode; // no route, or an earlier datagram's ICMP error: retries cover it
+        }
+    }
+}

@@ -1,0 +1,84 @@
+using System.Net;
+using Anon.Client.Delivery;
+using Anon.Client.Fetching;
+using Anon.Commands;
+using Anon.Io;
+using Anon.Protocol;
+
+namespace Anon.Client.Watching;
+
+/// <summary>
+/// Watch mode: fetch the page every interval (±10 %), deliver it (written and the LED switched only
+/// when they change), and back off, with jitter, while the gateway cannot be reached.
+/// </summary>
+internal sealed class Watcher(
+    Func<CancellationToken, PageFetch> fetch,
+    PageDelivery delivery,
+    PacketLog log,
+    TimeSpan interval)
+{
+    /// <summary>The longest wait between tries while the gateway is unreachable (or the interval, if longer).</summary>
+    private static readonly TimeSpan MaximumBackoff = TimeSpan.FromMinutes(5);
+
+    /// <summary>Runs until <paramref name="stop"/> is cancelled, then returns.</summary>
+    /// <exception cref="FileWriteException">The output file cannot be written.</exception>
+    /// <exception cref="LedFailedException">The LED cannot be driven.</exception>
+    public void Run(CancellationToken stop)
+    {
+        int failures = 0;
+        log.Event($"watching: fetching every {interval.TotalSeconds:0.###} s");
+        while (!stop.IsCancellationRequested)
+        {
+            TimeSpan wait = Spread(interval);
+            try
+            {
+                using PageFetch fetched = fetch(stop);
+                if (failures > 0)
+                {
+                    log.Event($"the gateway answers again after {failures} failed tries");
+                    failures = 0;
+                }
+
+                Report(fetched.Content.Span, delivery.Deliver(fetched.Content.Span));
+                fetched.Linger(stop);
+            }
+            catch (TransferFailedException e) when (!stop.IsCancellationRequested)
+            {
+                wait = RetryBackoff.Next(interval, ++failures, MaximumBackoff);
+                log.Event($"error: {e.Message}; trying again in {wait.TotalSeconds:0.0} s");
+                Console.Error.WriteLine($"anonclient: {e.Message}; trying again in {wait.TotalSeconds:0.0} s");
+            }
+            catch (TransferFailedException)
+            {
+                break; // SIGTERM in the middle of a fetch: the watch ends as on any SIGTERM, with 0
+            }
+
+            stop.WaitHandle.WaitOne(wait); // returns early on SIGTERM
+        }
+
+        log.Event("watch stopped by signal");
+    }
+
+    internal static Watcher ForGateway(IPEndPoint gateway, ClientOptions options, PacketLog log, PageDelivery delivery, TimeSpan interval) =>
+        new(stop => PageFetch.Run(gateway, options, log, null, stop), delivery, log, interval);
+
+    /// <summary>
+    /// The interval give or take 10 %, drawn anew each time: devices that start together (after a
+    /// power cut, say) drift apart instead of polling the gateway in the same instant for ever.
+    /// </summary>
+    private static TimeSpan Spread(TimeSpan interval) => interval * (0.9 + (0.2 * Random.Shared.NextDouble()));
+
+    /// <summary>A page without a command leaves the LED as it is; a change of command is said once.</summary>
+    private void Report(ReadOnlySpan<byte> content, Delivered delivered)
+    {
+        if (delivered.Command is not { } command)
+        {
+            log.Event($"error: cannot parse the command: the first line is \"{CommandPage.DescribeFirstLine(content)}\"; the LED stays as it is");
+        }
+        else if (delivered.Switched is { } state)
+        {
+            log.Event($"command changed to {command.ToPageText()}: {ClientWords.Led(state)}");
+            Console.WriteLine($"anonclient: {command.ToPageText()}: {ClientWords.Led(state)}");
+        }
+    }
+}

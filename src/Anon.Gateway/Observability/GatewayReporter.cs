@@ -1,0 +1,132 @@
+using Anon.Io;
+using Anon.Protocol;
+
+namespace Anon.Gateway.Observability;
+
+/// <summary>
+/// Everything the gateway tells people and machines about its traffic, in one place: a log line per
+/// datagram (traffic outside any connection within a budget), a line per connection event, the
+/// minute summary, and the figures of the status page and the metrics, all from the loop's
+/// <see cref="TrafficSnapshot"/>. Called on the loop's thread only.
+/// </summary>
+public sealed class GatewayReporter
+{
+    /// <summary>Log lines a second, at most, for datagrams outside any connection.</summary>
+    public const int ConnectionlessLogLinesPerSecond = 200;
+
+    private static readonly TimeSpan SummaryInterval = TimeSpan.FromMinutes(1);
+
+    /// <summary>Open connections listed on the status page, at most; the count is always exact.</summary>
+    private const int ConnectionsListedOnStatus = 100;
+
+    private readonly PacketLog _log;
+    private readonly StatusBoard? _status;
+    private readonly GatewayMetrics? _metrics;
+    private readonly LogBudget _logBudget = new(ConnectionlessLogLinesPerSecond);
+    private TrafficSnapshot _summarized = TrafficSnapshot.Empty;
+    private TimeSpan _nextSummary = SummaryInterval;
+
+    public GatewayReporter(PacketLog log, StatusBoard? status = null, GatewayMetrics? metrics = null)
+    {
+        _log = log;
+        _status = status;
+        _metrics = metrics;
+    }
+
+    /// <summary>How many open connections a snapshot should view: the status page lists some; nothing else needs them.</summary>
+    public int ConnectionsListed => _status is null ? 0 : ConnectionsListedOnStatus;
+
+    /// <summary>The loop starts at <paramref name="now"/>: the first summary comes a minute later.</summary>
+    public void Started(TimeSpan now) => _nextSummary = now + SummaryInterval;
+
+    /// <summary>
+    /// Logs a datagram and its answer. Traffic of a connection is always logged; anything else (SYNs
+    /// and their answers, dropped datagrams) within a budget, so that a flood cannot fill the disk.
+    /// </summary>
+    public void Datagram(in DatagramOutcome outcome, TimeSpan now)
+    {
+        if (!outcome.OfConnection && !_logBudget.TryTake(now))
+        {
+            return;
+        }
+
+        if (outcome.Received is { } received)
+        {
+            _log.Packet(PacketDirection.Receive, received);
+        }
+
+        if (outcome.HasAnswer)
+        {
+            _log.Packet(PacketDirection.Send, outcome.Answer);
+        }
+    }
+
+    public void Retransmitted(in Transmit transmit) => _log.Packet(PacketDirection.Send, transmit.Header);
+
+    public void Event(in GatewayEvent e)
+    {
+        string peer = e.Peer.ToString();
+        string accepted = e.Leniencies == PeerLeniency.None ? "" : $" (accepted from this client: {PeerWords.Describe(e.Leniencies)})";
+        _log.Event(e.Kind switch
+        {
+            GatewayEventKind.Opened => $"connection from {peer} opened",
+            GatewayEventKind.Completed =>
+                $"connection from {peer} completed: {e.BytesAcknowledged} bytes in {e.Elapsed.TotalMilliseconds:0.0} ms, {e.Retransmissions} retransmissions{accepted}",
+            GatewayEventKind.TimedOut =>
+                $"connection from {peer} given up: no acknowledgment after every retransmission ({e.BytesAcknowledged} bytes acknowledged){accepted}",
+            GatewayEventKind.Refused =>
+                $"connection from {peer}: dropped {PeerWords.Describe(e.Refusal)} (logged once a connection; the minute summary counts them)",
+            _ => $"connection from {peer} replaced: the client restarted with a new handshake",
+        });
+    }
+
+    /// <summary>The loop's figures, about once a second: posted to the status page and the metrics, and summarized in the log once a minute.</summary>
+    public void Figures(TrafficSnapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        _metrics?.Post(snapshot);
+        _status?.PostTraffic(snapshot);
+        if (_logBudget.Skipped > 0)
+        {
+            _log.Event($"skipped {_logBudget.TakeSkipped()} log lines of datagrams outside any connection (at most {ConnectionlessLogLinesPerSecond} a second are logged)");
+        }
+
+        if (snapshot.At >= _nextSummary)
+        {
+            Summarize(snapshot);
+            _nextSummary = snapshot.At + SummaryInterval;
+        }
+    }
+
+    /// <summary>The loop has stopped: the last figures, and a summary of what the last one did not cover.</summary>
+    public void Stopped(TrafficSnapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        _metrics?.Post(snapshot);
+        _status?.PostTraffic(snapshot);
+        Summarize(snapshot);
+    }
+
+    /// <summary>One line a minute with what changed, instead of a line per dropped datagram; none when nothing came.</summary>
+    private void Summarize(TrafficSnapshot now)
+    {
+        TrafficSnapshot last = _summarized;
+        if (now.ConnectionsOpened == last.ConnectionsOpened && now.DatagramsDropped == last.DatagramsDropped && now.SynsAnswered == last.SynsAnswered)
+        {
+            return;
+        }
+
+        string rtt = now.RoundTrip is { } e ? $"{e.Smoothed.TotalMilliseconds:0.000} ms" : "not measured yet";
+        _log.Event(
+            $"since the last summary: {now.ConnectionsOpened - last.ConnectionsOpened} connections opened, " +
+            $"{now.TransfersCompleted - last.TransfersCompleted} completed, {now.TransfersFailed - last.TransfersFailed} given up, " +
+            $"{now.Retransmissions - last.Retransmissions} retransmissions, {now.DatagramsDropped - last.DatagramsDropped} datagrams dropped, " +
+            $"{now.PayloadBytesSent} bytes sent in all, RTT {rtt} " +
+            $"(totals: {now.SynsAnswered} SYNs answered, {now.Runts} too short, {now.UnexpectedPayloads} with a payload, " +
+            $"{now.Unmatched} unmatched, " +
+            $"{now.InvalidAcks} invalid acks, {now.DuplicateAcks} duplicate acks, " +
+            $"{now.RefusedTableFull} handshakes refused with the table full, {now.RateLimited} over the per-source rate, " +
+            $"{now.NotAllowed} from addresses outside --allow, {now.SendErrors} send errors)");
+        _summarized = now;
+    }
+}

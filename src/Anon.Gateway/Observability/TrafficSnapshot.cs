@@ -1,0 +1,78 @@
+using Anon.Protocol;
+
+namespace Anon.Gateway.Observability;
+
+/// <summary>
+/// The gateway's figures at one moment, taken by the socket loop on its own thread about once a
+/// second: the one source of the minute summary, the status page and the metrics, so that the
+/// three always agree (a datagram dropped by <c>--allow</c> is dropped in all three).
+/// </summary>
+/// <param name="At">When it was taken, on the loop's clock.</param>
+/// <param name="DatagramsDropped">Every datagram dropped: by the core for any reason, and by the allow list.</param>
+/// <param name="NotAllowed">Datagrams from addresses outside <c>--allow</c>, dropped before the core.</param>
+/// <param name="SendErrors">Datagrams the socket refused to send (the retransmission timers cover them).</param>
+/// <param name="Connections">Views of open connections, as many as were asked for (the count is always exact).</param>
+public sealed record TrafficSnapshot(
+    TimeSpan At,
+    int OpenConnections,
+    long ConnectionsOpened,
+    long TransfersCompleted,
+    long TransfersFailed,
+    long Retransmissions,
+    long DatagramsReceived,
+    long DatagramsSent,
+    long DatagramsDropped,
+    long PayloadBytesSent,
+    long SynsAnswered,
+    long Runts,
+    long UnexpectedPayloads,
+    long Unmatched,
+    long InvalidAcks,
+    long DuplicateAcks,
+    long RefusedTableFull,
+    long RateLimited,
+    long NotAllowed,
+    long SendErrors,
+    RoundTripEstimate? RoundTrip,
+    IReadOnlyList<ConnectionView> Connections)
+{
+    /// <summary>Before anything happened.</summary>
+    public static TrafficSnapshot Empty { get; } = new(TimeSpan.Zero, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, null, []);
+
+    /// <summary>Reads the core's figures and the loop's own; allocates, so it is taken now and then, not per datagram.</summary>
+    /// <param name="connectionsListed">How many open connections to view, at most (0 when nobody shows them).</param>
+    public static TrafficSnapshot Take(GatewayEndpoint endpoint, TimeSpan now, long notAllowed, long sendErrors, int connectionsListed)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        GatewayStatistics statistics = endpoint.Statistics;
+        var connections = new List<ConnectionView>(Math.Min(connectionsListed, endpoint.ConnectionCount));
+        if (connectionsListed > 0)
+        {
+            endpoint.CopyConnections(connections, connectionsListed);
+        }
+
+        return new TrafficSnapshot(
+            now,
+            endpoint.ConnectionCount,
+            statistics.ConnectionsOpened,
+            statistics.ConnectionsCompleted,
+            statistics.ConnectionsTimedOut,
+            statistics.Retransmissions,
+            statistics.DatagramsReceived,
+            statistics.DatagramsSent,
+            statistics.DatagramsDropped + notAllowed,
+            statistics.PayloadBytesSent,
+            statistics.SynsAnswered,
+            statistics.Runts,
+            statistics.UnexpectedPayloads,
+            statistics.Unmatched,
+            statistics.InvalidAcks,
+            statistics.DuplicateAcks,
+            statistics.ConnectionsRefused,
+            statistics.ConnectionsRateLimited,
+            notAllowed,
+            sendErrors,
+            endpoint.SharedRoundTripEstimate,
+            connections);
+    }
+}

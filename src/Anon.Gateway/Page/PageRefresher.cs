@@ -1,0 +1,100 @@
+using Anon.Commands;
+using Anon.Gateway.Observability;
+using Anon.Io;
+using Anon.Protocol;
+
+namespace Anon.Gateway.Page;
+
+/// <summary>
+/// Keeps the served page current: downloads it again every interval with a conditional GET, hands
+/// a changed page to <paramref name="publish"/> (the socket loop, which gives it to new connections),
+/// and on failure keeps serving the last good copy while it retries with backoff.
+/// </summary>
+internal sealed class PageRefresher(
+    PageDownloader downloader,
+    Uri url,
+    TimeSpan interval,
+    Action<byte[]> publish,
+    PacketLog log,
+    TimeProvider time,
+    StatusBoard? status = null)
+{
+    /// <summary>Longest wait between tries while the server fails (or the interval, if longer).</summary>
+    private static readonly TimeSpan MaximumBackoff = TimeSpan.FromMinutes(10);
+
+    /// <summary>The wait between refreshes last said in the log, so that it is said when it changes only.</summary>
+    private TimeSpan _waitLogged;
+
+    public async Task RunAsync(PageVersion first, CancellationToken stop)
+    {
+        PageVersion current = first;
+        int failures = 0;
+        TimeSpan wait = NextRefresh(current);
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(wait, time, stop).ConfigureAwait(false);
+                PageVersion? next = await downloader.DownloadAsync(url, current, stop).ConfigureAwait(false);
+                if (failures > 0)
+                {
+                    log.Event($"refresh of {url} works again after {failures} failures");
+                    failures = 0;
+                }
+
+                if (next is null)
+                {
+                    status?.PageConfirmed();
+                    wait = NextRefresh(current);
+                    continue; // 304 Not Modified: what we serve is current
+                }
+
+                if (!next.Content.AsSpan().SequenceEqual(current.Content))
+                {
+                    publish(next.Content);
+                    status?.PageFetched(url, next.Content);
+                    log.Event($"page changed: now {next.Content.Length} bytes, {Describe(next.Content)} (was {Describe(current.Content)})");
+                }
+                else
+                {
+                    status?.PageConfirmed();
+                }
+
+                current = next;
+                wait = NextRefresh(current);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (DownloadFailedException e)
+            {
+                // The wait logged is the wait taken.
+                wait = RetryBackoff.Next(interval, ++failures, MaximumBackoff);
+                status?.PageRefreshFailed(e.Message);
+                log.Event($"refresh failed: {e.Message}; still serving the last good copy; next try in {wait.TotalSeconds:0.0} s");
+            }
+        }
+    }
+
+    /// <summary>The command a page holds, in words for the log.</summary>
+    public static string Describe(ReadOnlySpan<byte> page) => CommandPage.TryParse(page, out LightCommand command)
+        ? command.ToPageText()
+        : $"no known command: first line is \"{CommandPage.DescribeFirstLine(page)}\"";
+
+    /// <summary>
+    /// The interval, but never before the server's <c>Cache-Control: max-age</c> says the page goes
+    /// stale (RFC 9111 §4.2.1); logged when max-age sets it, so that a slower refresh is explained.
+    /// </summary>
+    private TimeSpan NextRefresh(PageVersion current)
+    {
+        TimeSpan wait = current.MaxAge is { } maxAge && maxAge > interval ? maxAge : interval;
+        if (wait != interval && wait != _waitLogged)
+        {
+            log.Event($"the server's max-age keeps the page fresh for {wait.TotalSeconds:0.#} s: refreshing after that, not every {interval.TotalSeconds:0.#} s");
+        }
+
+        _waitLogged = wait;
+        return wait;
+    }
+}
