@@ -5,6 +5,7 @@
 #   nginx (stream)    nginx, libnginx-mod-stream   a fleet of gateways behind nginx's UDP proxy
 #   chromium, a font  chromium, fonts-dejavu-core   the gateway's status page, rendered headless
 #   systemd-analyze   systemd      deploy/'s units checked with `systemd-analyze verify` (no running systemd needed)
+#   minisign          minisign     signs pages and makes wrong keys for the gateway's --page-key
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,7 @@ command -v dumpcap >/dev/null 2>&1 || missing+=(tshark)
 [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || missing+=(libnginx-mod-stream)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 [ -x /usr/bin/systemd-analyze ] || missing+=(systemd)
+command -v minisign >/dev/null 2>&1 || missing+=(minisign)
 # The status page's screenshot check needs text drawn: at least one font (chromium only recommends one).
 [ -n "$(fc-list 2>/dev/null)" ] || missing+=(fontconfig fonts-dejavu-core)
 

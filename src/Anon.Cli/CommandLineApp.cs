@@ -94,8 +94,10 @@ public static class CommandLineApp
     /// A duration given as a number of seconds or milliseconds, the unit shown in the help; its value
     /// is that number.
     /// </summary>
-    public static Option<double> DurationOption(string name, string description, TimeSpan defaultValue, bool inSeconds)
+    /// <param name="maximum">The largest number accepted, read as seconds: 86,400 unless given.</param>
+    public static Option<double> DurationOption(string name, string description, TimeSpan defaultValue, bool inSeconds, TimeSpan? maximum = null)
     {
+        double longest = (maximum ?? TimeSpan.FromDays(1)).TotalSeconds;
         string unit = inSeconds ? "seconds" : "ms";
         return new Option<double>(name)
         {
@@ -106,7 +108,7 @@ public static class CommandLineApp
             {
                 string token = FirstToken(result);
                 if (!double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out double value)
-                    || double.IsNaN(value) || value < 0 || value > TimeSpan.FromDays(1).TotalSeconds)
+                    || double.IsNaN(value) || value < 0 || value > longest)
                 {
                     result.AddError($"'{token}' is not a duration for {name}: give a number of {unit}");
                     return 0;

@@ -31,6 +31,9 @@ public static class ExitCodes
     /// <summary>EX_CANTCREAT: the log or output file cannot be written.</summary>
     public const int CannotCreate = 73;
 
+    /// <summary>EX_PROTOCOL: under --page-key, the page's signature is missing or bad, or the page is a rollback or too old.</summary>
+    public const int PageRefused = 76;
+
     /// <summary>The exit code for a kind of failure: the one place the programs' failures become numbers.</summary>
     public static int For(OperationFailedException failure) => failure switch
     {
@@ -40,6 +43,7 @@ public static class ExitCodes
         ListenFailedException or DownloadFailedException or TransferFailedException => Unavailable,
         LedFailedException => GpioError,
         FileWriteException => CannotCreate,
+        PageRefusedException => PageRefused,
         _ => InternalError,
     };
 }

@@ -103,6 +103,31 @@ var maxConnectionRate = new Option<int>("--max-connection-rate")
     DefaultValueFactory = _ => (int)GatewayOptions.Default.NewConnectionsPerSecondPerSource,
     CustomParser = result => (int)CommandLineApp.ParseInteger(result, 0, 1_000_000, "a rate"),
 };
+var cacheDirectory = new Option<string?>("--cache-dir")
+{
+    Description = "Keep the last good page in this directory and serve it at start when the download fails. "
+        + "Default: $CACHE_DIRECTORY (set by systemd's CacheDirectory=), else none.",
+    HelpName = "dir",
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CACHE_DIRECTORY")?.Split(':')[0],
+};
+var maxStale = CommandLineApp.DurationOption(
+    "--max-stale", "Serve a cached page at start only if upstream gave or confirmed it at most this long ago.",
+    GatewaySettings.DefaultMaxStale, inSeconds: true, maximum: TimeSpan.FromDays(3650));
+var pageKey = new Option<string?>("--page-key")
+{
+    Description = "Serve only pages signed with this minisign key: the base64 line of the publisher's minisign.pub, or that file.",
+    HelpName = "key",
+};
+var signatureUrl = new Option<Uri?>("--signature-url")
+{
+    Description = "Where the page's minisign signature is; the page's URL + .minisig by default.",
+    HelpName = "url",
+};
+var maxPageAge = CommandLineApp.DurationOption(
+    "--max-page-age", "With --page-key, refuse a page signed longer ago than this; 0: no bound.", TimeSpan.Zero, inSeconds: true, maximum: TimeSpan.FromDays(3650));
+var drainTimeout = CommandLineApp.DurationOption(
+    "--drain-timeout", "On SIGTERM, answer no new client and let the transfers in flight finish for up to this long; 0: stop at once.",
+    GatewaySettings.DefaultDrainTimeout, inSeconds: true);
 var status = new Option<IPEndPoint?>("--status")
 {
     Description = "Serve a status page on this address only (such as 127.0.0.1:8080): HTML at /, JSON at /status.json, Prometheus metrics at /metrics.",
@@ -123,7 +148,7 @@ var retransmission = new RetransmissionOptions();
 
 var root = new RootCommand("anonGateway: downloads a command page and serves it over UDP to the devices of the local network.")
 {
-    port, log, url, refresh, bind, allow, caFile, initialSequence, maxConnections, maxConnectionRate, maxSize, status,
+    port, log, url, refresh, bind, allow, caFile, initialSequence, maxConnections, maxConnectionRate, maxSize, status, drainTimeout, cacheDirectory, maxStale, pageKey, signatureUrl, maxPageAge,
 };
 foreach (Option option in retransmission.Options)
 {
@@ -147,8 +172,28 @@ root.SetAction(parsed => Serve(
             NewConnectionsPerSecondPerSource = parsed.GetValue(maxConnectionRate),
             Retransmission = retransmission.Read(parsed),
         },
-        parsed.GetValue(status))));
+        parsed.GetValue(status),
+        TimeSpan.FromSeconds(parsed.GetValue(drainTimeout)),
+        parsed.GetValue(cacheDirectory),
+        TimeSpan.FromSeconds(parsed.GetValue(maxStale)),
+        Signing(parsed.GetRequiredValue(url), parsed.GetValue(pageKey), parsed.GetValue(signatureUrl), parsed.GetValue(maxPageAge)))));
 return CommandLineApp.Run(root, args, environmentPrefix: "ANON_GATEWAY_");
+
+// --page-key and its companions; null without a key.
+static PageSigning? Signing(Uri page, string? key, Uri? signatureUrl, double maxPageAgeSeconds)
+{
+    if (key is null)
+    {
+        return signatureUrl is null && maxPageAgeSeconds == 0
+            ? null
+            : throw new UsageException("--signature-url and --max-page-age check signatures: give the publisher's key with --page-key");
+    }
+
+    return new PageSigning(
+        MinisignKey.Parse(key),
+        signatureUrl ?? new Uri(page.AbsoluteUri + ".minisig"),
+        maxPageAgeSeconds > 0 ? TimeSpan.FromSeconds(maxPageAgeSeconds) : null);
+}
 
 // The gateway runs as a hosted service (Microsoft.Extensions.Hosting): SIGTERM and SIGINT stop it
 // cleanly, and under systemd (Type=notify) it reports READY=1 once it serves and STOPPING=1 on the way out.
@@ -157,7 +202,8 @@ static int Serve(string logPath, GatewaySettings settings)
     using PacketLog packetLog = PacketLog.Open(logPath);
     HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
     builder.Services.AddSystemd();
-    builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(5));
+    // The drain, then a little for the rest of the stop; past that the host stops the loop at once.
+    builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = settings.DrainTimeout + TimeSpan.FromSeconds(5));
     builder.Services.AddSingleton(settings);
     builder.Services.AddSingleton(packetLog);
     builder.Services.AddSingleton<GatewayHostedService>();

@@ -32,6 +32,14 @@ public sealed class ListenFailedException(string message, Exception? innerExcept
 public sealed class DownloadFailedException(string message, Exception? innerException = null)
     : OperationFailedException(message, innerException);
 
+/// <summary>
+/// The gateway refused a page under <c>--page-key</c>: its signature is missing, malformed, by
+/// another key or does not match, or the page is older than one accepted before (a rollback) or
+/// than <c>--max-page-age</c>.
+/// </summary>
+public sealed class PageRefusedException(string message, Exception? innerException = null)
+    : OperationFailedException(message, innerException);
+
 /// <summary>The client's transfer did not complete: <see cref="Failure"/> says why, or null when a signal stopped it.</summary>
 public sealed class TransferFailedException(string message, ClientFailure? failure)
     : OperationFailedException(message, null)

@@ -33,6 +33,7 @@ public static class PeerWords
         DropReason.FinWithoutAck => "a FIN without ACK before the last segment was acknowledged (it acknowledges nothing)",
         DropReason.TableFull => "a handshake while the connection table was full",
         DropReason.RateLimited => "a handshake over the per-source connection rate",
+        DropReason.Draining => "a SYN while the gateway was stopping",
         DropReason.TransferEnded => "a datagram after the transfer ended",
         DropReason.SynAckWrongAck => "a SYN|ACK whose ack is not our ISN + 1",
         DropReason.SynAckPayload => "a SYN|ACK with a payload",

@@ -3,7 +3,7 @@ namespace Anon.Protocol;
 /// <summary>How many datagrams were dropped for each <see cref="DropReason"/>; counting allocates nothing.</summary>
 public sealed class DropCounters
 {
-    private readonly long[] _counts = new long[(int)DropReason.DataAfterFin + 1];
+    private readonly long[] _counts = new long[Enum.GetValues<DropReason>().Length];
 
     /// <summary>Datagrams dropped for <paramref name="reason"/>.</summary>
     public long this[DropReason reason] => _counts[(int)reason];

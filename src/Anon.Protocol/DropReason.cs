@@ -39,6 +39,12 @@ public enum DropReason : byte
     /// <summary>A valid handshake from a source that opens connections too fast.</summary>
     RateLimited,
 
+    /// <summary>
+    /// A SYN while the gateway is stopping (<see cref="GatewayEndpoint.StopAccepting"/>): unanswered,
+    /// so the client's retry reaches whichever gateway serves next.
+    /// </summary>
+    Draining,
+
     // The client.
 
     /// <summary>Anything after the transfer ended (completed or failed).</summary>

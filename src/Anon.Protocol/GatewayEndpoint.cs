@@ -34,6 +34,8 @@ public sealed class GatewayEndpoint
     // no sample of its own, and every client sits on the same local network.
     private RoundTripEstimate? _sharedEstimate;
 
+    private bool _accepting = true;
+
     public GatewayEndpoint(ReadOnlyMemory<byte> content, ISynCookieGenerator cookies, GatewayOptions? options = null)
     {
         _options = options ?? GatewayOptions.Default;
@@ -71,6 +73,20 @@ public sealed class GatewayEndpoint
 
     /// <summary>True when <paramref name="peer"/> has an open connection.</summary>
     public bool HasConnection(PeerAddress peer) => _connections.ContainsKey(peer);
+
+    /// <summary>False once <see cref="StopAccepting"/> was called.</summary>
+    public bool IsAccepting => _accepting;
+
+    /// <summary>When a SYN was last answered; a handshake ACK for it may still come (<see cref="StopAccepting"/>).</summary>
+    public TimeSpan? LastSynAnsweredAt { get; private set; }
+
+    /// <summary>
+    /// Answers no more SYNs, for a stop that lets the transfers in flight finish (a drain): each new
+    /// client's retry of its SYN reaches the next gateway on the port (<see cref="DropReason.Draining"/>).
+    /// Open connections go on, and so do handshakes this gateway already answered: their cookies are
+    /// its own, and a gateway started after it, with a key of its own, could not take them.
+    /// </summary>
+    public void StopAccepting() => _accepting = false;
 
     /// <summary>Replaces the content served to connections opened from now on; open connections keep the content they started with.</summary>
     public void SetContent(ReadOnlyMemory<byte> content) => _content = content;
@@ -166,9 +182,15 @@ public sealed class GatewayEndpoint
 
     private DatagramOutcome AnswerSyn(PeerAddress source, GatewayConnection? connection, in SegmentHeader syn, TimeSpan now, Span<byte> answer)
     {
+        if (!_accepting)
+        {
+            return Refuse(connection, DropReason.Draining, now, syn);
+        }
+
         // Stateless: the same SYN always gets the same SYN|ACK (within a cookie slot), whether it is
         // new, a retransmission, or from a client that restarted with a new ISN.
         Statistics.SynsAnswered++;
+        LastSynAnsweredAt = now;
         SequenceNumber isn = _cookies.Issue(source, syn.Sequence, now);
         var synAck = new SegmentHeader(isn, syn.Sequence + 1, SegmentFlags.Syn | SegmentFlags.Ack);
         synAck.WriteTo(answer);

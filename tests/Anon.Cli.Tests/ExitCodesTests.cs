@@ -15,6 +15,7 @@ public class ExitCodesTests
         { new TransferFailedException("no answer from the gateway within 10 s", null), 69 },
         { new LedFailedException("cannot drive the LED on GPIO pin 17"), 71 },
         { new FileWriteException("cannot write the log file"), 73 },
+        { new PageRefusedException("the signature does not match the page"), 76 },
     };
 
     [Theory]

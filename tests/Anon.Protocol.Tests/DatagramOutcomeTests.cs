@@ -86,4 +86,26 @@ public class DatagramOutcomeTests
     }
 
     private static GatewayEndpoint Gateway(int content = 1000) => new(Content(content), new FixedSynCookie(new SequenceNumber(100)));
+
+    [Fact]
+    public void A_draining_gateway_answers_no_syn_but_finishes_what_is_open_and_the_handshakes_it_answered()
+    {
+        GatewayEndpoint gateway = Gateway(content: 100);
+        gateway.HandleDatagram(Client, Make(12345, 0, Syn), T0, _answer);
+        gateway.HandleDatagram(Client, Make(12346, 101, Ack), T0, _answer);
+        gateway.HandleDatagram(Stranger, Make(500, 0, Syn), T0, _answer); // its SYN|ACK went out before the stop
+
+        gateway.StopAccepting();
+        DatagramOutcome syn = gateway.HandleDatagram(Address(40002), Make(900, 0, Syn), T0, _answer);
+        DatagramOutcome handshake = gateway.HandleDatagram(Stranger, Make(501, 101, Ack), T0, _answer);
+        DatagramOutcome last = gateway.HandleDatagram(Client, Make(12347, 201, Ack | Fin), T0, _answer);
+
+        Assert.False(gateway.IsAccepting);
+        Assert.Equal((0, DropReason.Draining), (syn.AnswerLength, syn.Dropped));
+        Assert.Equal((SegmentHeader.Size + 100, DropReason.None), (handshake.AnswerLength, handshake.Dropped)); // its cookie is ours: no other gateway could take it
+        Assert.Equal(DropReason.None, last.Dropped);
+        Assert.Equal(1, gateway.ConnectionCount);
+        Assert.Equal((1, 1), (gateway.Statistics.ConnectionsCompleted, gateway.Statistics.Drops[DropReason.Draining]));
+        Assert.Equal(T0, gateway.LastSynAnsweredAt);
+    }
 }

@@ -11,8 +11,8 @@ namespace Anon.Gateway.Hosting;
 /// <summary>
 /// The gateway as a hosted service. Starting downloads the page and binds the socket, so that
 /// "started" (systemd's READY=1 under <c>Type=notify</c>) means "serving"; the socket loop then runs
-/// on a thread of its own; stopping (SIGTERM) ends it within 200 ms, abandoning transfers in flight,
-/// whose clients will retry.
+/// on a thread of its own; stopping (SIGTERM) drains it: no new connections, and the transfers in
+/// flight finish, within <c>--drain-timeout</c>.
 /// </summary>
 public sealed class GatewayHostedService(GatewaySettings settings, PacketLog log, IHostApplicationLifetime lifetime) : IHostedService, IDisposable
 {
@@ -36,20 +36,31 @@ public sealed class GatewayHostedService(GatewaySettings settings, PacketLog log
         {
             _downloader = new PageDownloader(
                 settings.MaximumPageSize, trustedAuthorities: settings.CaFile is null ? null : PageDownloader.LoadAuthorities(settings.CaFile));
-            PageVersion first = await _downloader.DownloadAsync(settings.Url, cancellationToken).ConfigureAwait(false);
+            PageCache? cache = settings.CacheDirectory is { Length: > 0 } directory ? new PageCache(directory) : null;
+            var source = new PageSource(_downloader, settings.Url, settings.Signing, TimeProvider.System);
+            (PageVersion first, CachedPage? cached, string? upstreamError) = await FirstPageAsync(source, cache, cancellationToken).ConfigureAwait(false);
             string command = PageRefresher.Describe(first.Content);
-            log.Event($"downloaded {first.Content.Length} bytes: {command}");
 
             ISynCookieGenerator cookies = settings.InitialSequence is { } isn
                 ? new FixedSynCookie(new SequenceNumber(isn))
                 : KeyedSynCookies.CreateRandom();
             var endpoint = new GatewayEndpoint(first.Content, cookies, settings.Options);
-            System.Net.Sockets.Socket socket = GatewaySocket.Bind(settings.Port, settings.BindAddress);
+            System.Net.Sockets.Socket socket = GatewaySocket.FromSystemd() is { } passed
+                ? Activated(passed)
+                : GatewaySocket.Bind(settings.Port, settings.BindAddress);
             StatusBoard? status = null;
             if (settings.StatusEndPoint is { } statusEndPoint)
             {
                 status = new StatusBoard(ProgramVersion, ((IPEndPoint)socket.LocalEndPoint!).Port, TimeProvider.System);
-                status.PageFetched(settings.Url, first.Content);
+                if (cached is not null)
+                {
+                    status.PageFromCache(settings.Url, first.Content, cached.FetchedAt, upstreamError!);
+                }
+                else
+                {
+                    status.PageFetched(settings.Url, first.Content);
+                }
+
                 _statusServer = await StatusServer.StartAsync(statusEndPoint, status, cancellationToken).ConfigureAwait(false);
                 log.Event($"status page at {_statusServer.Address}");
             }
@@ -72,8 +83,8 @@ public sealed class GatewayHostedService(GatewaySettings settings, PacketLog log
             _loopThread.Start();
             if (settings.Refresh > TimeSpan.Zero)
             {
-                var refresher = new PageRefresher(_downloader, settings.Url, settings.Refresh, _loop.PostContent, log, TimeProvider.System, status);
-                _refreshing = Task.Run(() => refresher.RunAsync(first, _stop.Token), CancellationToken.None);
+                var refresher = new PageRefresher(source, settings.Refresh, _loop.PostContent, log, TimeProvider.System, status, cache);
+                _refreshing = Task.Run(() => refresher.RunAsync(first, upstreamFailed: cached is not null, _stop.Token), CancellationToken.None);
             }
         }
         catch (OperationFailedException e)
@@ -83,10 +94,22 @@ public sealed class GatewayHostedService(GatewaySettings settings, PacketLog log
         }
     }
 
+    /// <summary>
+    /// Drains (SIGTERM): no new connections, the transfers in flight finish, up to
+    /// <see cref="GatewaySettings.DrainTimeout"/>; past the host's own shutdown timeout, stops at once.
+    /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (_loopThread is { } loop)
+        {
+            _loop!.Drain(settings.DrainTimeout);
+            using (cancellationToken.Register(_stop.Cancel))
+            {
+                await Task.Run(loop.Join, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+
         await _stop.CancelAsync().ConfigureAwait(false);
-        _loopThread?.Join();
         await _refreshing.ConfigureAwait(false);
         if (_statusServer is not null)
         {
@@ -101,6 +124,81 @@ public sealed class GatewayHostedService(GatewaySettings settings, PacketLog log
         _loop?.Dispose();
         _downloader?.Dispose();
         _stop.Dispose();
+    }
+
+    /// <summary>
+    /// The page to start with: downloaded (and kept in the cache), or, when upstream fails, the
+    /// cached copy if it is no older than <c>--max-stale</c>. Under <c>--page-key</c> both must pass
+    /// the signature check, and a download must not be older than the cached copy it replaces.
+    /// </summary>
+    /// <exception cref="DownloadFailedException">Upstream failed and no usable cached copy is kept.</exception>
+    /// <exception cref="PageRefusedException">Under --page-key, the downloaded page is refused.</exception>
+    private async Task<(PageVersion Page, CachedPage? Cached, string? UpstreamError)> FirstPageAsync(
+        PageSource source, PageCache? cache, CancellationToken cancellationToken)
+    {
+        string? whyNone = null;
+        CachedPage? cached = cache?.Load(settings.Url, out whyNone);
+        if (cached is not null)
+        {
+            try
+            {
+                cached = cached with { Page = source.Recheck(cached.Page) };
+            }
+            catch (PageRefusedException e)
+            {
+                (cached, whyNone) = (null, $"the cached copy is not served: {e.Message}");
+            }
+        }
+
+        try
+        {
+            PageVersion page = await source.DownloadAsync(lastAccepted: cached?.Page, cancellationToken).ConfigureAwait(false);
+            log.Event($"downloaded {page.Content.Length} bytes: {PageRefresher.Describe(page.Content)}{(page.SignedAt is { } signedAt ? $", signed at {signedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC" : "")}");
+            try
+            {
+                cache?.Save(settings.Url, page, DateTimeOffset.UtcNow);
+            }
+            catch (FileWriteException e)
+            {
+                log.Event($"warning: {e.Message}; the page is served all the same");
+                Console.Error.WriteLine($"anonGateway: warning: {e.Message}");
+            }
+
+            return (page, null, null);
+        }
+        catch (DownloadFailedException e) when (cache is not null)
+        {
+            if (cached is null)
+            {
+                throw new DownloadFailedException($"{e.Message}; {whyNone}", e);
+            }
+
+            TimeSpan age = DateTimeOffset.UtcNow - cached.FetchedAt;
+            if (age > settings.MaxStale)
+            {
+                throw new DownloadFailedException(
+                    $"{e.Message}; the cached copy was fetched {Ago(age)} ago, longer than --max-stale {settings.MaxStale.TotalSeconds:0} s allows", e);
+            }
+
+            string serving = $"upstream failed ({e.Message}): serving the copy kept in {cache.FilePath}, fetched {cached.FetchedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC ({Ago(age)} ago), and trying upstream again";
+            log.Event(serving);
+            Console.Error.WriteLine($"anonGateway: {serving}");
+            return (cached.Page, cached, e.Message);
+        }
+    }
+
+    private static string Ago(TimeSpan age) => age.TotalHours >= 2 ? $"{age.TotalHours:0.#} h" : $"{Math.Max(0, age.TotalSeconds):0} s";
+
+    private System.Net.Sockets.Socket Activated(System.Net.Sockets.Socket socket)
+    {
+        int port = ((IPEndPoint)socket.LocalEndPoint!).Port;
+        log.Event($"using the UDP socket systemd passed (socket activation, LISTEN_FDS), bound to {socket.LocalEndPoint}");
+        if (port != settings.Port && settings.Port != 0)
+        {
+            log.Event($"note: --port {settings.Port} is ignored: the passed socket is on port {port}");
+        }
+
+        return socket;
     }
 
     private void RunLoop()

@@ -98,6 +98,16 @@ public sealed class GatewayReporter
         }
     }
 
+    /// <summary>A stop began that lets the transfers in flight finish.</summary>
+    public void Draining(int inFlight, TimeSpan timeout) =>
+        _log.Event($"stopping: {inFlight} transfers in flight may finish within {timeout.TotalSeconds:0.###} s; no SYN is answered from now on");
+
+    public void Drained(DrainOutcome drain) =>
+        _log.Event(
+            $"drained in {drain.Took.TotalSeconds:0.000} s: {drain.Finished} of {drain.InFlight + drain.Opened} transfers finished " +
+            $"({drain.Opened} opened by handshakes answered before the stop), " +
+            $"{drain.GivenUp} given up, {drain.Cut} cut at the drain timeout");
+
     /// <summary>The loop has stopped: the last figures, and a summary of what the last one did not cover.</summary>
     public void Stopped(TrafficSnapshot snapshot)
     {

@@ -10,7 +10,8 @@ public sealed record GatewayStatus(string Version, DateTimeOffset StartedAt, int
 /// <param name="FetchedAt">When this content was downloaded.</param>
 /// <param name="CheckedAt">When the server last confirmed it (a download or a 304 Not Modified).</param>
 /// <param name="RefreshError">The last refresh's failure, while it lasts; null when the last one worked.</param>
-public sealed record PageStatus(string Url, int Bytes, string Command, DateTimeOffset FetchedAt, DateTimeOffset CheckedAt, string? RefreshError);
+/// <param name="FromCache">True while the copy served is the one kept on disk, read at start because upstream failed.</param>
+public sealed record PageStatus(string Url, int Bytes, string Command, DateTimeOffset FetchedAt, DateTimeOffset CheckedAt, string? RefreshError, bool FromCache = false);
 
 /// <summary>The socket loop's figures, taken at <paramref name="At"/>.</summary>
 public sealed record TrafficStatus(

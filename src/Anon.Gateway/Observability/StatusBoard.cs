@@ -28,8 +28,12 @@ public sealed class StatusBoard(string version, int port, TimeProvider time)
         Volatile.Write(ref _page, new PageStatus(url.ToString(), content.Length, PageRefresher.Describe(content), now, now, null));
     }
 
+    /// <summary>Upstream failed at start: the copy kept on disk, fetched at <paramref name="fetchedAt"/>, is served.</summary>
+    public void PageFromCache(Uri url, ReadOnlySpan<byte> content, DateTimeOffset fetchedAt, string upstreamError) =>
+        Volatile.Write(ref _page, new PageStatus(url.ToString(), content.Length, PageRefresher.Describe(content), fetchedAt, fetchedAt, upstreamError, FromCache: true));
+
     /// <summary>A refresh found the page unchanged.</summary>
-    public void PageConfirmed() => Update(page => page with { CheckedAt = time.GetUtcNow(), RefreshError = null });
+    public void PageConfirmed() => Update(page => page with { CheckedAt = time.GetUtcNow(), RefreshError = null, FromCache = false });
 
     /// <summary>A refresh failed; the last good copy is still served.</summary>
     public void PageRefreshFailed(string error) => Update(page => page with { RefreshError = error });

@@ -46,6 +46,11 @@ public static class StatusFormats
             <tr><th>fetched</th><td id="fetched-at">{{Time(page.FetchedAt)}}</td></tr>
             <tr><th>last confirmed</th><td id="checked-at">{{Time(page.CheckedAt)}}</td></tr>
             """);
+        if (page.FromCache)
+        {
+            Append(html, $"""<tr><th>source</th><td class="error" id="from-cache">the copy kept on disk: upstream failed at start</td></tr>""");
+        }
+
         if (page.RefreshError is { } error)
         {
             Append(html, $"""<tr><th>refresh</th><td class="error" id="refresh-error">{E(error)} (still serving the last good copy)</td></tr>""");
@@ -109,6 +114,8 @@ public static class StatusFormats
         Metric(text, "anon_gateway_page_bytes", "gauge", "Size of the page being served.", status.Page.Bytes);
         Metric(text, "anon_gateway_page_fetched_timestamp_seconds", "gauge", "When the page being served was downloaded (Unix time).", status.Page.FetchedAt.ToUnixTimeMilliseconds() / 1000.0);
         Metric(text, "anon_gateway_page_refresh_failing", "gauge", "1 while refreshes of the page fail, else 0.", status.Page.RefreshError is null ? 0 : 1);
+        Metric(text, "anon_gateway_page_age_seconds", "gauge", "How long ago upstream last gave or confirmed the page being served.", Math.Max(0, (traffic.At - status.Page.CheckedAt).TotalSeconds));
+        Metric(text, "anon_gateway_page_from_cache", "gauge", "1 while the page served is the copy kept on disk (upstream failed at start), else 0.", status.Page.FromCache ? 1 : 0);
         return text.ToString();
     }
 

@@ -76,3 +76,11 @@ public sealed record TrafficSnapshot(
             connections);
     }
 }
+
+/// <summary>How a drain went (<see cref="Udp.GatewayLoop.Drain"/>).</summary>
+/// <param name="InFlight">Connections open when it began.</param>
+/// <param name="Opened">Connections opened during it, by handshakes answered before it.</param>
+/// <param name="Finished">Transfers completed during it.</param>
+/// <param name="GivenUp">Connections given up during it, after every retransmission.</param>
+/// <param name="Cut">Connections still open when it ended, abandoned.</param>
+public readonly record struct DrainOutcome(int InFlight, int Opened, int Finished, int GivenUp, int Cut, TimeSpan Took);

@@ -168,4 +168,12 @@ public sealed class PageDownloader : IDisposable
 
 /// <summary>A downloaded page and what the server said about it, for revalidating it later.</summary>
 /// <param name="MaxAge">The server's <c>Cache-Control: max-age</c>: how long the page stays fresh.</param>
-public sealed record PageVersion(byte[] Content, System.Net.Http.Headers.EntityTagHeaderValue? ETag, DateTimeOffset? LastModified, TimeSpan? MaxAge);
+/// <param name="Signature">Under --page-key, the minisign signature file that vouched for it.</param>
+/// <param name="SignedAt">Under --page-key, when its publisher signed it (the trusted comment's timestamp).</param>
+public sealed record PageVersion(
+    byte[] Content,
+    System.Net.Http.Headers.EntityTagHeaderValue? ETag,
+    DateTimeOffset? LastModified,
+    TimeSpan? MaxAge,
+    string? Signature = null,
+    DateTimeOffset? SignedAt = null);

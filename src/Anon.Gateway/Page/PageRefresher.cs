@@ -8,43 +8,57 @@ namespace Anon.Gateway.Page;
 /// <summary>
 /// Keeps the served page current: downloads it again every interval with a conditional GET, hands
 /// a changed page to <paramref name="publish"/> (the socket loop, which gives it to new connections),
-/// and on failure keeps serving the last good copy while it retries with backoff.
+/// and on failure keeps serving the last good copy while it retries with backoff. Each page upstream
+/// gives or confirms is kept in the <see cref="PageCache"/>, when there is one.
 /// </summary>
 internal sealed class PageRefresher(
-    PageDownloader downloader,
-    Uri url,
+    PageSource source,
     TimeSpan interval,
     Action<byte[]> publish,
     PacketLog log,
     TimeProvider time,
-    StatusBoard? status = null)
+    StatusBoard? status = null,
+    PageCache? cache = null)
 {
+    /// <summary>A confirmed page (a 304) is written to the cache again at most this often: an SD card wears with each write.</summary>
+    private static readonly TimeSpan ConfirmationSavedEvery = TimeSpan.FromHours(1);
+
     /// <summary>Longest wait between tries while the server fails (or the interval, if longer).</summary>
     private static readonly TimeSpan MaximumBackoff = TimeSpan.FromMinutes(10);
 
     /// <summary>The wait between refreshes last said in the log, so that it is said when it changes only.</summary>
     private TimeSpan _waitLogged;
 
-    public async Task RunAsync(PageVersion first, CancellationToken stop)
+    private DateTimeOffset _savedAt;
+
+    /// <param name="first">The page served now.</param>
+    /// <param name="upstreamFailed">True when <paramref name="first"/> came from the cache because upstream failed: try again soon, with backoff.</param>
+    public async Task RunAsync(PageVersion first, bool upstreamFailed, CancellationToken stop)
     {
         PageVersion current = first;
-        int failures = 0;
-        TimeSpan wait = NextRefresh(current);
+        int failures = upstreamFailed ? 1 : 0;
+        _savedAt = upstreamFailed ? DateTimeOffset.MinValue : time.GetUtcNow(); // a confirmation of the cached copy renews it
+        TimeSpan wait = upstreamFailed ? RetryBackoff.Next(interval, failures, MaximumBackoff) : NextRefresh(current);
         while (!stop.IsCancellationRequested)
         {
             try
             {
                 await Task.Delay(wait, time, stop).ConfigureAwait(false);
-                PageVersion? next = await downloader.DownloadAsync(url, current, stop).ConfigureAwait(false);
+                PageVersion? next = await source.RefreshAsync(current, stop).ConfigureAwait(false);
                 if (failures > 0)
                 {
-                    log.Event($"refresh of {url} works again after {failures} failures");
+                    log.Event($"refresh of {source.Url} works again after {failures} failures");
                     failures = 0;
                 }
 
                 if (next is null)
                 {
                     status?.PageConfirmed();
+                    if (time.GetUtcNow() - _savedAt >= ConfirmationSavedEvery)
+                    {
+                        Save(current);
+                    }
+
                     wait = NextRefresh(current);
                     continue; // 304 Not Modified: what we serve is current
                 }
@@ -52,7 +66,7 @@ internal sealed class PageRefresher(
                 if (!next.Content.AsSpan().SequenceEqual(current.Content))
                 {
                     publish(next.Content);
-                    status?.PageFetched(url, next.Content);
+                    status?.PageFetched(source.Url, next.Content);
                     log.Event($"page changed: now {next.Content.Length} bytes, {Describe(next.Content)} (was {Describe(current.Content)})");
                 }
                 else
@@ -60,6 +74,7 @@ internal sealed class PageRefresher(
                     status?.PageConfirmed();
                 }
 
+                Save(next);
                 current = next;
                 wait = NextRefresh(current);
             }
@@ -67,13 +82,33 @@ internal sealed class PageRefresher(
             {
                 return;
             }
-            catch (DownloadFailedException e)
+            catch (Exception e) when (e is DownloadFailedException or PageRefusedException)
             {
                 // The wait logged is the wait taken.
                 wait = RetryBackoff.Next(interval, ++failures, MaximumBackoff);
                 status?.PageRefreshFailed(e.Message);
-                log.Event($"refresh failed: {e.Message}; still serving the last good copy; next try in {wait.TotalSeconds:0.0} s");
+                string what = e is PageRefusedException ? "refresh refused" : "refresh failed";
+                log.Event($"{what}: {e.Message}; still serving the last good copy; next try in {wait.TotalSeconds:0.0} s");
             }
+        }
+    }
+
+    /// <summary>Keeps the page as the last good copy; a cache that cannot be written is said, not fatal: the page is served all the same.</summary>
+    private void Save(PageVersion page)
+    {
+        if (cache is null)
+        {
+            return;
+        }
+
+        try
+        {
+            _savedAt = time.GetUtcNow();
+            cache.Save(source.Url, page, _savedAt);
+        }
+        catch (FileWriteException e)
+        {
+            log.Event($"warning: {e.Message}; the page is served all the same");
         }
     }
 

@@ -21,6 +21,12 @@ public sealed class GatewayLoop : IDisposable
     /// <summary>Longest wait between checks for shutdown and posted pages when no timer is due.</summary>
     private static readonly TimeSpan MaximumWait = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>
+    /// How long a drain waits after the last SYN|ACK for its handshake ACK: on a local network it
+    /// comes within milliseconds, or with the client's retransmission (200 ms at first, RFC 6298 §2).
+    /// </summary>
+    private static readonly TimeSpan HandshakeGrace = TimeSpan.FromSeconds(1);
+
     /// <summary>How often the loop takes its figures for the reporter; it allocates, so not per datagram.</summary>
     private static readonly TimeSpan FiguresInterval = TimeSpan.FromSeconds(1);
 
@@ -31,6 +37,7 @@ public sealed class GatewayLoop : IDisposable
     private readonly DatagramBatch _batch;
     private readonly AllowList? _allowed;
     private byte[]? _postedContent;
+    private long _drainTicks = -1; // the drain's timeout, once asked for (from any thread); -1 until then
     private long _notAllowed;
     private long _sendErrors;
 
@@ -54,17 +61,40 @@ public sealed class GatewayLoop : IDisposable
     /// </summary>
     public void PostContent(byte[] content) => Volatile.Write(ref _postedContent, content);
 
-    /// <summary>Serves until <paramref name="stop"/> is cancelled; returns within a fraction of a second of it.</summary>
+    /// <summary>
+    /// Asks the loop, from any thread, to stop once the transfers in flight have finished, or after
+    /// <paramref name="timeout"/>, whichever comes first; meanwhile it opens no connection (a drain).
+    /// <see cref="Run"/> then returns. A zero timeout stops within one turn.
+    /// </summary>
+    public void Drain(TimeSpan timeout) => Interlocked.CompareExchange(ref _drainTicks, Math.Max(0, timeout.Ticks), -1);
+
+    /// <summary>
+    /// Serves until a <see cref="Drain"/> ends or <paramref name="stop"/> is cancelled (at once,
+    /// abandoning what is in flight); returns within a fraction of a second of either.
+    /// </summary>
     public void Run(CancellationToken stop)
     {
         TimeSpan nextFigures = _clock.Now;
         _reporter.Started(nextFigures);
+        Drainage? drainage = null;
         while (!stop.IsCancellationRequested)
         {
             TimeSpan now = _clock.Now;
             if (Interlocked.Exchange(ref _postedContent, null) is { } content)
             {
                 _endpoint.SetContent(content);
+            }
+
+            if (drainage is null && Interlocked.Read(ref _drainTicks) is >= 0 and long ticks)
+            {
+                _endpoint.StopAccepting();
+                drainage = new Drainage(now, now + TimeSpan.FromTicks(ticks), _endpoint);
+                _reporter.Draining(drainage.InFlight, TimeSpan.FromTicks(ticks));
+            }
+
+            if (drainage is not null && (Drained(now) || now >= drainage.Deadline))
+            {
+                break;
             }
 
             _endpoint.HandleTimeout(now);
@@ -81,10 +111,20 @@ public sealed class GatewayLoop : IDisposable
         }
 
         ReportEvents();
-        _reporter.Stopped(TakeFigures(_clock.Now));
+        TimeSpan end = _clock.Now;
+        if (drainage is not null)
+        {
+            _reporter.Drained(drainage.Outcome(end, _endpoint));
+        }
+
+        _reporter.Stopped(TakeFigures(end));
     }
 
     public void Dispose() => _socket.Dispose();
+
+    /// <summary>Nothing left to finish: no connection open, and no handshake answered so recently that its ACK may still come.</summary>
+    private bool Drained(TimeSpan now) =>
+        _endpoint.ConnectionCount == 0 && (_endpoint.LastSynAnsweredAt is not { } answered || now - answered >= HandshakeGrace);
 
     /// <summary>Waits up to <paramref name="wait"/> for datagrams, handles each, and sends the answers together.</summary>
     private void ReceiveAndAnswer(TimeSpan wait)
@@ -139,4 +179,24 @@ public sealed class GatewayLoop : IDisposable
 
     private TrafficSnapshot TakeFigures(TimeSpan now) =>
         TrafficSnapshot.Take(_endpoint, now, _notAllowed, _sendErrors, _reporter.ConnectionsListed);
+
+    /// <summary>A drain under way: when it began, its deadline, and the figures to tell its outcome by.</summary>
+    private sealed class Drainage(TimeSpan startedAt, TimeSpan deadline, GatewayEndpoint endpoint)
+    {
+        private readonly long _completedBefore = endpoint.Statistics.ConnectionsCompleted;
+        private readonly long _givenUpBefore = endpoint.Statistics.ConnectionsTimedOut;
+        private readonly long _openedBefore = endpoint.Statistics.ConnectionsOpened;
+
+        public TimeSpan Deadline => deadline;
+
+        public int InFlight { get; } = endpoint.ConnectionCount;
+
+        public DrainOutcome Outcome(TimeSpan now, GatewayEndpoint at) => new(
+            InFlight,
+            (int)(at.Statistics.ConnectionsOpened - _openedBefore),
+            (int)(at.Statistics.ConnectionsCompleted - _completedBefore),
+            (int)(at.Statistics.ConnectionsTimedOut - _givenUpBefore),
+            at.ConnectionCount,
+            now - startedAt);
+    }
 }

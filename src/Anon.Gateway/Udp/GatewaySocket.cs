@@ -4,9 +4,49 @@ using Anon.Io;
 
 namespace Anon.Gateway.Udp;
 
-/// <summary>The gateway's UDP socket.</summary>
+/// <summary>The gateway's UDP socket: its own, or the one systemd passed.</summary>
 public static class GatewaySocket
 {
+    /// <summary>sd_listen_fds(3): the first socket passed is descriptor 3.</summary>
+    private const int FirstPassedDescriptor = 3;
+
+    /// <summary>
+    /// The socket systemd passed under socket activation (sd_listen_fds(3): <c>LISTEN_PID</c> is this
+    /// process and <c>LISTEN_FDS</c> at least 1; the first socket is descriptor 3), or null when the
+    /// process was not started that way. The variables are removed, so that no child takes them.
+    /// </summary>
+    /// <exception cref="ListenFailedException">The passed descriptor is not a UDP socket.</exception>
+    public static Socket? FromSystemd()
+    {
+        string? pid = Environment.GetEnvironmentVariable("LISTEN_PID");
+        string? count = Environment.GetEnvironmentVariable("LISTEN_FDS");
+        if (pid is null || count is null
+            || !int.TryParse(pid, System.Globalization.CultureInfo.InvariantCulture, out int listenPid) || listenPid != Environment.ProcessId
+            || !int.TryParse(count, System.Globalization.CultureInfo.InvariantCulture, out int descriptors) || descriptors < 1)
+        {
+            return null;
+        }
+
+        Environment.SetEnvironmentVariable("LISTEN_PID", null);
+        Environment.SetEnvironmentVariable("LISTEN_FDS", null);
+        Environment.SetEnvironmentVariable("LISTEN_FDNAMES", null);
+        try
+        {
+            var socket = new Socket(new SafeSocketHandle(FirstPassedDescriptor, ownsHandle: true));
+            if (socket.SocketType != SocketType.Dgram || socket.LocalEndPoint is not IPEndPoint)
+            {
+                socket.Dispose();
+                throw new ListenFailedException("the socket systemd passed is not a bound UDP socket: give anon-gateway.socket a ListenDatagram= line");
+            }
+
+            return socket;
+        }
+        catch (SocketException e)
+        {
+            throw new ListenFailedException($"cannot use the socket systemd passed (descriptor {FirstPassedDescriptor}): {e.Message}", e);
+        }
+    }
+
     /// <summary>
     /// Binds a UDP socket on every address: IPv6 and, through a dual-mode socket, IPv4 too; IPv4 only
     /// where the system has no IPv6.

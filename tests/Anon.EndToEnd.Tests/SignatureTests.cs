@@ -1,0 +1,193 @@
+using System.Globalization;
+using Anon.Lab;
+using Xunit.Abstractions;
+
+namespace Anon.EndToEnd.Tests;
+
+/// <summary>
+/// --page-key: the gateway serves a page only with a valid minisign signature (made here with
+/// Debian's minisign) by that key, never one older than the page it accepted before; at start a
+/// refusal is one line and exit code 76, on a refresh the last good copy stays served.
+/// </summary>
+public sealed class SignatureTests(ITestOutputHelper output) : IAsyncLifetime, IDisposable
+{
+    private const string PageName = "LIGHTON_COMMAND";
+    private readonly Scratch _scratch = new();
+    private readonly byte[] _page = Expect.Fixture(PageName);
+    private readonly byte[] _otherPage = Expect.Fixture("LIGHTOFF_COMMAND");
+    private PageServer _server = null!;
+    private string _minisign = null!;
+
+    private Uri PageUrl => new(_server.BaseAddress, PageName);
+
+    public async Task InitializeAsync()
+    {
+        _minisign = Repository.Tool("minisign", "minisign");
+        _server = await PageServer.StartAsync();
+        await RunMinisignAsync("-G", "-W", "-p", _scratch.PathOf("key.pub"), "-s", _scratch.PathOf("key.sec"));
+        await RunMinisignAsync("-G", "-W", "-p", _scratch.PathOf("other.pub"), "-s", _scratch.PathOf("other.sec"));
+    }
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_page_signed_by_the_key_is_served(bool legacyMode)
+    {
+        await PublishAsync(_page, "key", legacy: legacyMode);
+
+        GatewayProcess gateway = await GatewayProcess.StartAsync(PageUrl, _scratch.PathOf("g.log"), "--page-key", _scratch.PathOf("key.pub"));
+        await using (gateway)
+        {
+            await AssertServesAsync(gateway, _page);
+        }
+
+        Assert.Contains(", signed at ", File.ReadAllText(_scratch.PathOf("g.log")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_key_may_be_given_as_its_base64_line()
+    {
+        await PublishAsync(_page, "key");
+        string line = File.ReadAllLines(_scratch.PathOf("key.pub"))[1];
+
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(PageUrl, _scratch.PathOf("g.log"), "--page-key", line);
+        await AssertServesAsync(gateway, _page);
+    }
+
+    public static TheoryData<string, string> RefusalsAtStart => new()
+    {
+        { "tampered", "the signature does not match the page" },
+        { "wrong key", "the signature is by another key" },
+        { "missing", "no signature for " },
+    };
+
+    [Theory]
+    [MemberData(nameof(RefusalsAtStart))]
+    public async Task At_start_a_bad_page_is_refused_with_one_line_and_exit_code_76(string fault, string expected)
+    {
+        await PublishAsync(_page, fault == "wrong key" ? "other" : "key");
+        if (fault == "tampered")
+        {
+            _server.Serve(PageName, [.. _page[..^1], (byte)(_page[^1] ^ 1)]);
+        }
+        else if (fault == "missing")
+        {
+            _server.Remove(PageName + ".minisig");
+        }
+
+        ProcessResult result = await RunGatewayAsync("--page-key", _scratch.PathOf("key.pub"));
+
+        output.WriteLine(result.Error);
+        Assert.Equal(76, result.ExitCode);
+        Assert.Contains(expected, result.Error, StringComparison.Ordinal);
+        Assert.Single(result.Error.Trim().Split('\n'));
+        Expect.NoStackTrace(result);
+    }
+
+    [Fact]
+    public async Task At_start_a_page_older_than_the_one_accepted_before_is_refused_as_a_rollback()
+    {
+        // The newer page accepted and kept in the cache; then upstream offers an older signed one.
+        await PublishAsync(_page, "key", timestamp: 2_000_000_000);
+        await using (GatewayProcess first = await GatewayProcess.StartAsync(PageUrl, _scratch.PathOf("g1.log"), "--page-key", _scratch.PathOf("key.pub"), "--cache-dir", _scratch.PathOf("cache")))
+        {
+            Assert.Equal(0, (await first.StopAsync()).ExitCode);
+        }
+
+        await PublishAsync(_otherPage, "key", timestamp: 1_900_000_000);
+        ProcessResult result = await RunGatewayAsync("--page-key", _scratch.PathOf("key.pub"), "--cache-dir", _scratch.PathOf("cache"));
+
+        Assert.Equal(76, result.ExitCode);
+        Assert.Contains("before the page accepted last", result.Error, StringComparison.Ordinal);
+        Assert.Contains("a rollback or a replay", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_page_older_than_max_page_age_is_refused()
+    {
+        await PublishAsync(_page, "key", timestamp: 1_000_000_000);
+
+        ProcessResult result = await RunGatewayAsync("--page-key", _scratch.PathOf("key.pub"), "--max-page-age", "86400");
+
+        Assert.Equal(76, result.ExitCode);
+        Assert.Contains("longer ago than --max-page-age 86400 s allows", result.Error, StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string> RefusalsOnRefresh => ["tampered", "wrong key", "missing", "rollback"];
+
+    [Theory]
+    [MemberData(nameof(RefusalsOnRefresh))]
+    public async Task On_a_refresh_a_bad_page_is_refused_and_the_last_good_copy_stays_served(string fault)
+    {
+        await PublishAsync(_page, "key", timestamp: 2_000_000_000);
+        GatewayProcess gateway = await GatewayProcess.StartAsync(PageUrl, _scratch.PathOf("g.log"), "--page-key", _scratch.PathOf("key.pub"), "--refresh", "1");
+        await using (gateway)
+        {
+            await PublishAsync(_otherPage, fault == "wrong key" ? "other" : "key", timestamp: fault == "rollback" ? 1_900_000_000 : 2_000_000_100);
+            if (fault == "tampered")
+            {
+                _server.Serve(PageName, [.. _otherPage[..^1], (byte)(_otherPage[^1] ^ 1)]);
+            }
+            else if (fault == "missing")
+            {
+                _server.Remove(PageName + ".minisig");
+            }
+
+            for (int attempt = 0; attempt < 100 && !File.ReadAllText(_scratch.PathOf("g.log")).Contains("refresh refused", StringComparison.Ordinal); attempt++)
+            {
+                await Task.Delay(100);
+            }
+
+            await AssertServesAsync(gateway, _page);
+            Assert.Equal(0, (await gateway.StopAsync()).ExitCode);
+        }
+
+        string refused = File.ReadAllLines(_scratch.PathOf("g.log")).First(line => line.Contains("refresh refused", StringComparison.Ordinal));
+        output.WriteLine(refused);
+        Assert.EndsWith(" s", refused, StringComparison.Ordinal); // "...; still serving the last good copy; next try in N s"
+        Assert.Contains("still serving the last good copy", refused, StringComparison.Ordinal);
+        Assert.DoesNotContain("page changed", File.ReadAllText(_scratch.PathOf("g.log")), StringComparison.Ordinal);
+    }
+
+    public void Dispose() => _scratch.Dispose();
+
+    /// <summary>Puts the page and its signature (by the named key) on the server; with a timestamp of our choosing when given.</summary>
+    private async Task PublishAsync(byte[] page, string key, bool legacy = false, long? timestamp = null)
+    {
+        string file = _scratch.PathOf(PageName);
+        await File.WriteAllBytesAsync(file, page);
+        List<string> arguments = ["-S", "-s", _scratch.PathOf($"{key}.sec"), "-m", file];
+        if (legacy)
+        {
+            arguments.Add("-l");
+        }
+
+        if (timestamp is { } seconds)
+        {
+            arguments.AddRange(["-t", string.Create(CultureInfo.InvariantCulture, $"timestamp:{seconds}\tfile:{PageName}")]);
+        }
+
+        await RunMinisignAsync([.. arguments]);
+        _server.Serve(PageName, page);
+        _server.Serve(PageName + ".minisig", await File.ReadAllBytesAsync(file + ".minisig"));
+    }
+
+    private async Task RunMinisignAsync(params string[] arguments)
+    {
+        ProcessResult result = await Programs.RunAsync(_minisign, arguments, TimeSpan.FromSeconds(30));
+        Assert.True(result.ExitCode == 0, $"minisign {string.Join(' ', arguments)}: {result.Error}");
+    }
+
+    private Task<ProcessResult> RunGatewayAsync(params string[] more) =>
+        Programs.RunAsync(Programs.GatewayPath, ["-p", "0", "-l", _scratch.PathOf("g.log"), "-w", PageUrl.ToString(), .. more], TimeSpan.FromSeconds(60));
+
+    private async Task AssertServesAsync(GatewayProcess gateway, byte[] expected)
+    {
+        string file = _scratch.PathOf($"out-{Guid.NewGuid():N}");
+        ProcessResult client = await Programs.RunClientAsync(Expect.ClientArguments(gateway.Port, _scratch.PathOf("c.log"), file));
+        Assert.Equal(0, client.ExitCode);
+        Assert.Equal(expected, File.ReadAllBytes(file));
+    }
+}
