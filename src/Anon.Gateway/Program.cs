@@ -126,7 +126,7 @@ var signatureUrl = new Option<Uri?>("--signature-url")
 var maxPageAge = CommandLineApp.DurationOption(
     "--max-page-age", "With --page-key, refuse a page signed longer ago than this; 0: no bound.", TimeSpan.Zero, inSeconds: true, maximum: TimeSpan.FromDays(3650));
 var drainTimeout = CommandLineApp.DurationOption(
-    "--drain-timeout", "On SIGTERM, answer no new client and let the transfers in flight finish for up to this long; 0: stop at once.",
+    "--drain-timeout", "On SIGTERM, answer no new SYN and let the transfers in flight finish for up to this long; 0: stop at once.",
     GatewaySettings.DefaultDrainTimeout, inSeconds: true);
 var status = new Option<IPEndPoint?>("--status")
 {

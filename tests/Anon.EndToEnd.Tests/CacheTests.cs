@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Anon.Lab;
 using Xunit.Abstractions;
 
@@ -19,12 +20,23 @@ public sealed class CacheTests(ITestOutputHelper output) : IDisposable
     {
         (Uri url, int port) = await FetchOnceWithUpstreamUpAsync();
 
-        GatewayProcess gateway = await GatewayProcess.StartAsync(url, _scratch.PathOf("g2.log"), "--cache-dir", CacheDirectory, "--refresh", "1");
+        int statusPort = Expect.FreeTcpPort();
+        GatewayProcess gateway = await GatewayProcess.StartAsync(
+            url, _scratch.PathOf("g2.log"), "--cache-dir", CacheDirectory, "--refresh", "1", "--status", $"127.0.0.1:{statusPort}");
         await using (gateway)
         {
             ProcessResult client = await Programs.RunClientAsync(Expect.ClientArguments(gateway.Port, _scratch.PathOf("c.log"), _scratch.PathOf("out2")));
             Assert.Equal(0, client.ExitCode);
             Assert.Equal(Expect.Fixture("LIGHTON_COMMAND"), File.ReadAllBytes(_scratch.PathOf("out2")));
+
+            // The status page says where the page came from while upstream is away.
+            using var http = new HttpClient();
+            using (JsonDocument status = JsonDocument.Parse(await http.GetStringAsync(new Uri($"http://127.0.0.1:{statusPort}/status.json"))))
+            {
+                Assert.True(status.RootElement.GetProperty("page").GetProperty("fromCache").GetBoolean());
+            }
+
+            Assert.Contains("anon_gateway_page_from_cache 1", await http.GetStringAsync(new Uri($"http://127.0.0.1:{statusPort}/metrics")), StringComparison.Ordinal);
 
             // Upstream back on the same address: the next refresh asks with the cached validators.
             await using PageServer back = await PageServer.StartAsync(port);
