@@ -6,6 +6,7 @@
 #   chromium, a font  chromium, fonts-dejavu-core   the gateway's status page, rendered headless
 #   systemd-analyze   systemd      deploy/'s units checked with `systemd-analyze verify` (no running systemd needed)
 #   minisign          minisign     signs pages and makes wrong keys for the gateway's --page-key
+# and, through tests/arm/prepare.sh, QEMU and a cross toolchain for the linux-arm64 builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,4 +32,16 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+# The ARM group (ArmTests) runs the linux-arm64 builds under QEMU: build them first, unless a folder
+# of them is given (ANON_ARM_DIR) or ANON_SKIP_ARM=1 (then those tests report themselves skipped).
+if [ -z "${ANON_ARM_DIR:-}" ] && [ "${ANON_SKIP_ARM:-0}" != 1 ]; then
+    echo "tests/run.sh: building the linux-arm64 programs for the ARM group (tests/arm/prepare.sh)" >&2
+    if arm_dir=$(bash tests/arm/prepare.sh); then
+        export ANON_ARM_DIR=$arm_dir
+    else
+        echo "tests/run.sh: the arm64 build failed; the ARM group will report itself skipped" >&2
+    fi
+fi
+
 exec dotnet test "$@"

@@ -117,6 +117,11 @@ public sealed partial class MessageBatch
     [LibraryImport("libc", EntryPoint = "sendmmsg", SetLastError = true)]
     private static partial int SendMessages(SafeSocketHandle socket, nint messages, uint count, int flags);
 
+    /// <summary>The sizes the kernel expects, for the layout test: 16, 56 and 64 on 64-bit Linux.</summary>
+    internal static (int IoVector, int MessageHeader, int MultiMessageHeader) Layout =>
+        (Marshal.SizeOf<IoVector>(), Marshal.SizeOf<MessageHeader>(), Marshal.SizeOf<MultiMessageHeader>());
+
+    // <sys/uio.h> struct iovec: 16 bytes on 64-bit Linux, 8 on 32-bit (checked against a 32-bit C build).
     [StructLayout(LayoutKind.Sequential)]
     private struct IoVector
     {
@@ -124,6 +129,8 @@ public sealed partial class MessageBatch
         public nuint Length;
     }
 
+    // <sys/socket.h> struct msghdr: 56 bytes on 64-bit Linux (padding after the name length and
+    // at the end), 28 on 32-bit (checked against a 32-bit C build): nint and nuint give both.
     [StructLayout(LayoutKind.Sequential)]
     private struct MessageHeader
     {
@@ -136,6 +143,7 @@ public sealed partial class MessageBatch
         public int Flags;
     }
 
+    // struct mmsghdr: the msghdr and the count the kernel writes back; 64 bytes on 64-bit Linux, 32 on 32-bit.
     [StructLayout(LayoutKind.Sequential)]
     private struct MultiMessageHeader
     {

@@ -5,12 +5,16 @@ using System.Text.RegularExpressions;
 
 namespace Anon.Lab;
 
-/// <summary>Finds and runs the built anonGateway and anonclient, each in its own build output folder.</summary>
+/// <summary>
+/// Finds and runs the built anonGateway and anonclient, each in its own build output folder, or
+/// the executables that ANON_GATEWAY_PATH and ANON_CLIENT_PATH name (another build of them, such
+/// as a published or cross-compiled one).
+/// </summary>
 public static partial class Programs
 {
-    public static string GatewayPath => Locate("anonGateway", "AnonGatewayDirectory");
+    public static string GatewayPath => Environment.GetEnvironmentVariable("ANON_GATEWAY_PATH") is { Length: > 0 } path ? path : Locate("anonGateway", "AnonGatewayDirectory");
 
-    public static string ClientPath => Locate("anonclient", "AnonClientDirectory");
+    public static string ClientPath => Environment.GetEnvironmentVariable("ANON_CLIENT_PATH") is { Length: > 0 } path ? path : Locate("anonclient", "AnonClientDirectory");
 
     public static string FixturesDirectory => Path.Combine(AppContext.BaseDirectory, "fixtures");
 
@@ -126,10 +130,14 @@ public sealed partial class GatewayProcess : IAsyncDisposable
         StartAsync(page, logPath, 0, extraArguments);
 
     /// <summary>Starts the gateway on <paramref name="port"/> and waits until it listens.</summary>
-    public static async Task<GatewayProcess> StartAsync(Uri page, string logPath, int port, params string[] extraArguments)
+    public static Task<GatewayProcess> StartAsync(Uri page, string logPath, int port, params string[] extraArguments) =>
+        StartProgramAsync(Programs.GatewayPath, page, logPath, port, extraArguments);
+
+    /// <summary>Starts the gateway at <paramref name="program"/> (another build of it) and waits until it listens.</summary>
+    public static async Task<GatewayProcess> StartProgramAsync(string program, Uri page, string logPath, int port, params string[] extraArguments)
     {
         string portText = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        Process process = Programs.Start(Programs.GatewayPath, ["-p", portText, "-l", logPath, "-w", page.ToString(), .. extraArguments]);
+        Process process = Programs.Start(program, ["-p", portText, "-l", logPath, "-w", page.ToString(), .. extraArguments]);
         using var timer = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         string? line = await process.StandardOutput.ReadLineAsync(timer.Token).ConfigureAwait(false);
         Match match = line is null ? Match.Empty : ListeningLine().Match(line);
