@@ -120,7 +120,14 @@ public static class StatusFormats
     }
 
     private static void Metric(StringBuilder text, string name, string type, string help, double value) =>
-        Append(text, $"# HELP {name} {help}\n# TYPE {name} {type}\n{name} {value.ToString("R", CultureInfo.InvariantCulture)}");
+        Append(text, $"# HELP {name} {help}\n# TYPE {name} {type}\n{name} {Number(value)}");
+
+    /// <summary>
+    /// A sample value as people read it: 0.000036, not the round-trip form 3.5999999999999994E-05
+    /// (both are valid Prometheus text); decimal keeps the 15 significant digits a double holds.
+    /// </summary>
+    private static string Number(double value) =>
+        Math.Abs(value) < 1e15 ? ((decimal)value).ToString(CultureInfo.InvariantCulture) : value.ToString("R", CultureInfo.InvariantCulture);
 
     private static string E(string text) => WebUtility.HtmlEncode(text);
 
