@@ -69,5 +69,21 @@ public sealed class LadderTests(WebFixture web) : IClassFixture<WebFixture>, IDi
         Assert.Contains("1541 bytes of page delivered", run.Diagram.Summary, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Anon_lab_ladder_says_in_one_line_when_its_log_is_missing_or_no_log()
+    {
+        string lab = Path.Combine(Path.GetDirectoryName(typeof(Programs).Assembly.Location)!, "anon-lab");
+        await File.WriteAllTextAsync(_scratch.PathOf("notes.txt"), "hello\nworld\n");
+
+        ProcessResult missing = await Programs.RunAsync(lab, ["ladder", _scratch.PathOf("nowhere.log")], TimeSpan.FromSeconds(60));
+        ProcessResult notALog = await Programs.RunAsync(lab, ["ladder", _scratch.PathOf("notes.txt")], TimeSpan.FromSeconds(60));
+
+        Assert.Equal((66, 65), (missing.ExitCode, notALog.ExitCode));
+        Assert.StartsWith($"anon-lab ladder: cannot read the log '{_scratch.PathOf("nowhere.log")}'", missing.Error, StringComparison.Ordinal);
+        Assert.Contains("has no packet lines (RECV/SEND)", notALog.Error, StringComparison.Ordinal);
+        Assert.All(new[] { missing, notALog }, result => Assert.Single(result.Error.Trim().Split('\n')));
+        Assert.All(new[] { missing, notALog }, Expect.NoStackTrace);
+    }
+
     public void Dispose() => _scratch.Dispose();
 }

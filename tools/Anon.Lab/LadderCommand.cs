@@ -39,9 +39,22 @@ public static class LadderCommand
             }
             else if (parsed.GetValue(log) is string logPath)
             {
-                diagram = parsed.GetValue(gatewayLog) is string gatewayPath
+                string? gatewayPath = parsed.GetValue(gatewayLog);
+                string? problem = Unreadable(logPath) ?? (gatewayPath is null ? null : Unreadable(gatewayPath));
+                if (problem is not null)
+                {
+                    await Console.Error.WriteLineAsync($"anon-lab ladder: {problem}").ConfigureAwait(false);
+                    return 66; // EX_NOINPUT
+                }
+
+                diagram = gatewayPath is not null
                     ? LadderDiagram.FromLogs(File.ReadLines(logPath), File.ReadLines(gatewayPath))
                     : LadderDiagram.FromLog(File.ReadLines(logPath), parsed.GetValue(side));
+                if (diagram.Arrows.Count == 0)
+                {
+                    await Console.Error.WriteLineAsync($"anon-lab ladder: '{logPath}' has no packet lines (RECV/SEND): not a log of anonclient or anonGateway").ConfigureAwait(false);
+                    return 65; // EX_DATAERR
+                }
             }
             else
             {
@@ -58,6 +71,20 @@ public static class LadderCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Why a log cannot be read, in one line; null when it can.</summary>
+    private static string? Unreadable(string path)
+    {
+        try
+        {
+            using FileStream _ = File.OpenRead(path);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"cannot read the log '{path}': {e.Message}";
+        }
     }
 
     /// <summary>
