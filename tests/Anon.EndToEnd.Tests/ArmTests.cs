@@ -45,7 +45,8 @@ public sealed class ArmTests(WebFixture web, ITestOutputHelper output) : IClassF
         }
 
         output.WriteLine($"ELF e_machine {BitConverter.ToUInt16(header, 18)}");
-        Assert.True(header.AsSpan(0, 4).SequenceEqual("\x7FELF"u8), "not an ELF executable");
+        // "\x7FELF" would not do: C#'s \x takes up to four hex digits and reads \x7FE.
+        Assert.True(header.AsSpan(0, 4).SequenceEqual("\u007FELF"u8), "not an ELF executable");
         Assert.Equal(183, BitConverter.ToUInt16(header, 18));
     }
 
