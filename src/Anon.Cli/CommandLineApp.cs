@@ -83,10 +83,11 @@ public static class CommandLineApp
     }
 
     /// <summary><c>--initial-seq N</c>: fixes the ISN instead of drawing it at random.</summary>
-    public static Option<uint?> InitialSequenceOption() => new("--initial-seq")
+    /// <summary>--initial-seq: <paramref name="replaces"/> says what the fixed number stands in for (a random number, a SYN cookie).</summary>
+    public static Option<uint?> InitialSequenceOption(string replaces) => new("--initial-seq")
     {
         HelpName = "n",
-        Description = "Use this initial sequence number instead of a random one (tests; replaying the spec's sample).",
+        Description = $"Use this initial sequence number instead of {replaces} (tests; replaying the spec's sample).",
         CustomParser = result => (uint)ParseInteger(result, 0, uint.MaxValue, "a sequence number (0 to 4294967295)"),
     };
 

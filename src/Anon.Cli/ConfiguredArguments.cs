@@ -32,6 +32,11 @@ public static class ConfiguredArguments
         }
 
         IConfiguration configuration = Build(file, environmentPrefix);
+        if (file is not null)
+        {
+            RefuseUnknownKeys(root, file);
+        }
+
         var added = new List<string>();
         foreach (Option option in root.Options)
         {
@@ -71,7 +76,7 @@ public static class ConfiguredArguments
         return [.. added, .. args];
     }
 
-    private static IConfiguration Build(string? file, string environmentPrefix)
+    private static IConfiguration Build(string? file, string? environmentPrefix)
     {
         var builder = new ConfigurationBuilder();
         if (file is not null)
@@ -79,7 +84,11 @@ public static class ConfiguredArguments
             builder.AddJsonFile(Path.GetFullPath(file), optional: false);
         }
 
-        builder.AddEnvironmentVariables(environmentPrefix);
+        if (environmentPrefix is not null)
+        {
+            builder.AddEnvironmentVariables(environmentPrefix);
+        }
+
         try
         {
             return builder.Build();
@@ -87,6 +96,24 @@ public static class ConfiguredArguments
         catch (Exception e) when (e is IOException or InvalidDataException or FormatException or UnauthorizedAccessException)
         {
             throw new UsageException($"cannot read the settings file '{file}': {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// A key of the file that names no option is a mistake to report, not to skip: a misspelt
+    /// "prot" would otherwise leave the port to its default in silence. (The environment is not
+    /// checked: ANON_GATEWAY_OPTIONS and the like belong to the systemd units' settings files.)
+    /// </summary>
+    /// <exception cref="UsageException">A key names no option.</exception>
+    private static void RefuseUnknownKeys(RootCommand root, string file)
+    {
+        string[] known = [.. root.Options.Select(option => option.Name.TrimStart('-')).Where(name => name is not ("config" or "help" or "version" or "?"))];
+        foreach (IConfigurationSection section in Build(file, environmentPrefix: null).GetChildren())
+        {
+            if (!known.Contains(Normalize(section.Key)))
+            {
+                throw new UsageException($"the settings file '{file}' has \"{section.Key}\", which is no option; the keys are the long option names: {string.Join(", ", known)}");
+            }
         }
     }
 

@@ -9,6 +9,7 @@ namespace Anon.Client;
 /// <summary>What the command line (or its configuration) says the client should do.</summary>
 /// <param name="Host">The gateway: an address or a host name.</param>
 /// <param name="DiagramPath">Where to draw the transfer (--diagram), if anywhere.</param>
+/// <param name="FailOnRefusal">Give up at the first "nothing listens on that port" (--fail-on-refusal).</param>
 internal sealed record ClientSettings(
     string Host,
     int Port,
@@ -17,8 +18,12 @@ internal sealed record ClientSettings(
     ClientOptions Options,
     uint? InitialSequence,
     ILed Led,
-    string? DiagramPath)
+    string? DiagramPath,
+    bool FailOnRefusal)
 {
+    /// <summary>--diagram -: the diagram has standard output to itself, and the status lines go to standard error.</summary>
+    public TextWriter Status => DiagramPath == "-" ? Console.Error : Console.Out;
+
     /// <summary>The gateway's address: the host as given, or its name resolved (an IPv4 address preferred).</summary>
     /// <exception cref="UnknownHostException">The name does not resolve.</exception>
     public IPEndPoint Gateway()

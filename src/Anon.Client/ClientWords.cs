@@ -17,6 +17,19 @@ internal static class ClientWords
         return $"LED is {OnOff(state)} ({which})";
     }
 
+    /// <summary>What an ICMP port unreachable from the gateway's host means.</summary>
+    public const string NothingListens = "the gateway's host answered that nothing listens on that port";
+
+    /// <summary>
+    /// The one-shot client's line when the socket first reports an error: that it keeps trying, why,
+    /// and for how long.
+    /// </summary>
+    public static string Retrying(System.Net.IPEndPoint gateway, System.Net.Sockets.SocketError error, TimeSpan idleTimeout)
+    {
+        string what = error == System.Net.Sockets.SocketError.ConnectionRefused ? NothingListens + " (yet)" : $"the network reported {error}";
+        return $"anonclient: {gateway}: {what}; retrying until nothing has come for {idleTimeout.TotalSeconds:0.###} s (--timeout; --fail-on-refusal gives up at once)";
+    }
+
     /// <summary>The completed transfer's line: its size, time, handshake round trip and what went wrong on the way.</summary>
     public static string Received(ClientConnection connection, TimeSpan elapsed)
     {

@@ -36,7 +36,7 @@ var timeout = CommandLineApp.DurationOption(
 var linger = CommandLineApp.DurationOption(
     "--linger", "After the transfer, stay this many milliseconds to answer the gateway's FIN again if our FIN|ACK was lost.",
     ClientOptions.Default.Linger, inSeconds: false);
-var initialSequence = CommandLineApp.InitialSequenceOption();
+var initialSequence = CommandLineApp.InitialSequenceOption("a random one");
 var gpioPin = new Option<int?>("--gpio-pin")
 {
     Description = "Drive a real LED on this GPIO pin (BCM numbering) instead of the simulated one.",
@@ -82,11 +82,16 @@ var diagram = new Option<string>("--diagram")
     HelpName = "file",
 };
 
+var failOnRefusal = new Option<bool>("--fail-on-refusal")
+{
+    Description = "Give up at once when the gateway's host answers that nothing listens on the port, instead of retrying until --timeout (a gateway being restarted refuses for a moment).",
+};
+
 var retransmission = new RetransmissionOptions();
 
 var root = new RootCommand("anonclient: fetches the command page from the gateway, writes it to a file and switches the LED.")
 {
-    server, port, log, file, timeout, linger, watch, initialSequence, gpioPin, gpioChip, activeLow, ledState, diagram,
+    server, port, log, file, timeout, linger, watch, initialSequence, gpioPin, gpioChip, activeLow, ledState, diagram, failOnRefusal,
 };
 foreach (Option option in retransmission.Options)
 {
@@ -108,7 +113,8 @@ root.SetAction(parsed =>
         },
         parsed.GetValue(initialSequence),
         ChooseLed(parsed.GetValue(gpioPin), parsed.GetValue(gpioChip), parsed.GetValue(activeLow), parsed.GetValue(ledState)),
-        parsed.GetValue(diagram));
+        parsed.GetValue(diagram),
+        parsed.GetValue(failOnRefusal));
     if (settings.Options.IdleTimeout <= TimeSpan.Zero)
     {
         throw new UsageException("--timeout must be more than 0 seconds");
@@ -143,12 +149,19 @@ static int RunOnce(ClientSettings settings)
         using PageDelivery delivery = PageDelivery.Open(settings.OutputPath, settings.Led, log); // fails before any traffic if the path is unwritable
         IPEndPoint gateway = settings.Gateway();
         log.Event($"anonclient fetching from {gateway}");
-        using PageFetch fetched = PageFetch.Run(gateway, settings.Options, log, settings.InitialSequence, stop.Token, recorder);
+        var networkErrors = new NetworkErrors(settings.FailOnRefusal, Seen: error =>
+        {
+            if (!settings.FailOnRefusal)
+            {
+                Console.Error.WriteLine(ClientWords.Retrying(gateway, error, settings.Options.IdleTimeout));
+            }
+        });
+        using PageFetch fetched = PageFetch.Run(gateway, settings.Options, log, settings.InitialSequence, stop.Token, recorder, networkErrors);
         ReadOnlySpan<byte> content = fetched.Content.Span;
         try
         {
             delivery.Write(content);
-            Console.WriteLine($"anonclient: received {content.Length} bytes from {gateway}, written to {settings.OutputPath}");
+            settings.Status.WriteLine($"anonclient: received {content.Length} bytes from {gateway}, written to {settings.OutputPath}");
             if (!CommandPage.TryParse(content, out LightCommand command))
             {
                 throw new UnknownCommandException($"cannot parse the command: the first line is \"{CommandPage.DescribeFirstLine(content)}\"");
@@ -157,7 +170,7 @@ static int RunOnce(ClientSettings settings)
             log.Event($"command {command.ToPageText()}");
             string state = ClientWords.Led(delivery.Switch(command)!.Value); // a first switch always happens
             log.Event(state);
-            Console.WriteLine($"anonclient: {state}");
+            settings.Status.WriteLine($"anonclient: {state}");
         }
         finally
         {
@@ -196,7 +209,7 @@ static int RunWatch(ClientSettings settings, TimeSpan interval)
         using PageDelivery delivery = PageDelivery.Open(settings.OutputPath, settings.Led, log);
         IPEndPoint gateway = settings.Gateway();
         log.Event($"anonclient fetching from {gateway}");
-        WatchService.Run(Watcher.ForGateway(gateway, settings.Options, log, delivery, interval));
+        WatchService.Run(Watcher.ForGateway(gateway, settings.Options, log, delivery, interval, new NetworkErrors(settings.FailOnRefusal)));
         return ExitCodes.Success;
     }
     catch (OperationFailedException e)

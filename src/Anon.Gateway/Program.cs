@@ -33,10 +33,10 @@ var url = new Option<Uri>("--url", "-w")
         return null;
     },
 };
-var initialSequence = CommandLineApp.InitialSequenceOption();
+var initialSequence = CommandLineApp.InitialSequenceOption("a SYN cookie, for every connection");
 var maxConnections = new Option<int>("--max-connections")
 {
-    Description = "Connections served at once at most; further handshakes are refused until one ends.",
+    Description = "Connections served at once at most; the handshakes beyond it are dropped (counted), so their clients retry until one ends.",
     HelpName = "n",
     DefaultValueFactory = _ => GatewayOptions.Default.MaximumConnections,
     CustomParser = result => (int)CommandLineApp.ParseInteger(result, 1, 1_000_000, "a connection count"),
@@ -125,6 +125,10 @@ var signatureUrl = new Option<Uri?>("--signature-url")
 };
 var maxPageAge = CommandLineApp.DurationOption(
     "--max-page-age", "With --page-key, refuse a page signed longer ago than this; 0: no bound.", TimeSpan.Zero, inSeconds: true, maximum: TimeSpan.FromDays(3650));
+var requireCommand = new Option<bool>("--require-command")
+{
+    Description = "Serve only a page whose first line is a command (COMMAND=LIGHTON, COMMAND=LIGHTOFF): refuse another at start, keep the last good copy on a refresh. Without it such a page is served with a warning.",
+};
 var drainTimeout = CommandLineApp.DurationOption(
     "--drain-timeout", "On SIGTERM, answer no new SYN and let the transfers in flight finish for up to this long; 0: stop at once.",
     GatewaySettings.DefaultDrainTimeout, inSeconds: true);
@@ -148,7 +152,7 @@ var retransmission = new RetransmissionOptions();
 
 var root = new RootCommand("anonGateway: downloads a command page and serves it over UDP to the devices of the local network.")
 {
-    port, log, url, refresh, bind, allow, caFile, initialSequence, maxConnections, maxConnectionRate, maxSize, status, drainTimeout, cacheDirectory, maxStale, pageKey, signatureUrl, maxPageAge,
+    port, log, url, refresh, bind, allow, caFile, initialSequence, maxConnections, maxConnectionRate, maxSize, status, drainTimeout, cacheDirectory, maxStale, pageKey, signatureUrl, maxPageAge, requireCommand,
 };
 foreach (Option option in retransmission.Options)
 {
@@ -176,7 +180,8 @@ root.SetAction(parsed => Serve(
         TimeSpan.FromSeconds(parsed.GetValue(drainTimeout)),
         parsed.GetValue(cacheDirectory),
         TimeSpan.FromSeconds(parsed.GetValue(maxStale)),
-        Signing(parsed.GetRequiredValue(url), parsed.GetValue(pageKey), parsed.GetValue(signatureUrl), parsed.GetValue(maxPageAge)))));
+        Signing(parsed.GetRequiredValue(url), parsed.GetValue(pageKey), parsed.GetValue(signatureUrl), parsed.GetValue(maxPageAge)),
+        parsed.GetValue(requireCommand))));
 return CommandLineApp.Run(root, args, environmentPrefix: "ANON_GATEWAY_");
 
 // --page-key and its companions; null without a key.

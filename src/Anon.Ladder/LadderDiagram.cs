@@ -45,6 +45,65 @@ public sealed class LadderDiagram
     }
 
     /// <summary>
+    /// The transfers of one side's log, a diagram each, in the order they began: a client's log holds
+    /// one per fetch (in watch mode, or appended to across runs), a gateway's log one per connection,
+    /// and those may overlap. A line is placed by the client's number it carries (the sequence number
+    /// of a datagram to the gateway, the acknowledgment of one from it), which stays near that
+    /// client's ISN; lines of a connection whose SYN the log does not hold form a transfer of their own.
+    /// </summary>
+    public static IReadOnlyList<LadderDiagram> TransfersFromLog(IEnumerable<string> lines, LadderSide loggedBy)
+    {
+        var transfers = new List<(SequenceNumber? ClientIsn, List<LadderArrow> Arrows)>();
+        foreach ((PacketDirection direction, SegmentHeader header) in PacketLines(lines))
+        {
+            var arrow = new LadderArrow(direction == PacketDirection.Send ? loggedBy : Other(loggedBy), header);
+            bool fromClient = arrow.From == LadderSide.Client;
+            SequenceNumber clientNumber = fromClient ? header.Sequence : header.Acknowledgment;
+            bool isClientSyn = fromClient && header.IsSyn && !header.IsAck;
+            int index = isClientSyn
+                ? transfers.FindLastIndex(transfer => transfer.ClientIsn == clientNumber) // a retransmitted SYN
+                : Nearest(transfers.Select(transfer => transfer.ClientIsn), clientNumber);
+            if (index < 0 && isClientSyn)
+            {
+                transfers.Add((clientNumber, []));
+                index = transfers.Count - 1;
+            }
+            else if (index < 0)
+            {
+                if (transfers.Count == 0 || transfers[^1].ClientIsn is not null)
+                {
+                    transfers.Add((null, []));
+                }
+
+                index = transfers.Count - 1;
+            }
+
+            transfers[index].Arrows.Add(arrow);
+        }
+
+        return [.. transfers.Select(transfer => new LadderDiagram(Annotate(transfer.Arrows, arrow => arrow.From == loggedBy, arrow => arrow.To == loggedBy)))];
+    }
+
+    /// <summary>The transfer whose client ISN is the closest at or below <paramref name="clientNumber"/>, within the window; -1 for none.</summary>
+    private static int Nearest(IEnumerable<SequenceNumber?> clientIsns, SequenceNumber clientNumber)
+    {
+        int nearest = -1;
+        uint best = ConnectionWindow;
+        int index = 0;
+        foreach (SequenceNumber? isn in clientIsns)
+        {
+            if (isn is { } start && (uint)(clientNumber - start) is var distance && distance < ConnectionWindow && distance <= best)
+            {
+                (nearest, best) = (index, distance);
+            }
+
+            index++;
+        }
+
+        return nearest;
+    }
+
+    /// <summary>
     /// The diagram of both logs of one transfer, merged: each datagram one side sent is matched with
     /// the other side's receipt of it, and one never received is marked lost. The gateway log may
     /// hold other clients' connections too: only the lines of the client log's connection are used.

@@ -48,6 +48,19 @@ public sealed class LedTests : IDisposable
     }
 
     [Fact]
+    public void A_missing_libgpiod_is_one_line_naming_the_package_not_the_file_names_probed()
+    {
+        // As System.Device.Gpio reports it: its own exception around the runtime's, whose message spans lines.
+        var missing = new DllNotFoundException("Unable to load shared library 'libgpiod.so.3' or one of its dependencies.\n/opt/x/libgpiod.so.3: cannot open shared object file\n");
+        using var led = new GpioLed(() => throw new InvalidOperationException("Exception while calling libgpiod", missing), pin: 17, activeLow: false);
+
+        var error = Assert.Throws<LedFailedException>(() => led.Apply(LightCommand.LightOn));
+
+        Assert.Equal(ExitCodes.GpioError, ExitCodes.For(error));
+        Assert.Equal("cannot drive the LED on GPIO pin 17: libgpiod is not installed (Debian's libgpiod2, or libgpiod3 on newer releases: sudo apt install libgpiod2)", error.Message);
+    }
+
+    [Fact]
     public void A_controller_that_cannot_be_made_is_a_gpio_failure_too()
     {
         using var led = new GpioLed(() => throw new PlatformNotSupportedException("no GPIO chip"), pin: 17, activeLow: false);

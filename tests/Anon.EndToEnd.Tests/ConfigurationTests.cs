@@ -77,5 +77,40 @@ public sealed class ConfigurationTests(WebFixture web) : IClassFixture<WebFixtur
         Assert.Contains($"cannot read the settings file '{settings}'", result.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_misspelt_key_in_the_settings_file_is_a_usage_error_naming_it()
+    {
+        string settings = _scratch.PathOf("misspelt.json");
+        await File.WriteAllTextAsync(settings, """{ "server": "127.0.0.1", "prot": 30000 }""");
+
+        ProcessResult result = await Programs.RunAsync(
+            Programs.ClientPath, ["--config", settings, "-p", "30000", "-l", _scratch.PathOf("c.log"), "-f", _scratch.PathOf("o")], TimeSpan.FromSeconds(60));
+
+        Assert.Equal(64, result.ExitCode);
+        Assert.Contains($"the settings file '{settings}' has \"prot\", which is no option; the keys are the long option names: server, port,", result.Error, StringComparison.Ordinal);
+        Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public async Task A_page_without_a_command_is_served_with_a_warning_or_with_require_command_refused()
+    {
+        Uri page = web.Server.Serve("hello", "HELLO WORLD\n"u8.ToArray());
+
+        ProcessResult served;
+        await using (GatewayProcess gateway = await GatewayProcess.StartAsync(page, _scratch.PathOf("g.log")))
+        {
+            served = await gateway.StopAsync();
+        }
+
+        ProcessResult refused = await Programs.RunAsync(
+            Programs.GatewayPath, ["-p", "0", "-l", _scratch.PathOf("g2.log"), "-w", page.ToString(), "--require-command"], TimeSpan.FromSeconds(60));
+
+        Assert.Equal(0, served.ExitCode);
+        Assert.Contains("anonGateway: warning: the page's first line is \"HELLO WORLD\", not a command", served.Error, StringComparison.Ordinal);
+        Assert.Contains("warning: the page's first line is \"HELLO WORLD\", not a command", File.ReadAllText(_scratch.PathOf("g.log")), StringComparison.Ordinal);
+        Assert.Equal(76, refused.ExitCode);
+        Assert.Contains("the page's first line is \"HELLO WORLD\", not a command (--require-command)", refused.Error, StringComparison.Ordinal);
+    }
+
     public void Dispose() => _scratch.Dispose();
 }

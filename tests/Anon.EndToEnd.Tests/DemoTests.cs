@@ -3,7 +3,7 @@ using Anon.Lab;
 
 namespace Anon.EndToEnd.Tests;
 
-/// <summary>The README's first command, `dotnet run --project tools/Anon.Lab -- demo`, does what the README shows.</summary>
+/// <summary>The README's first command, `dotnet run --project tools/Anon.Lab -v m -- demo`, does what the README shows.</summary>
 public sealed partial class DemoTests
 {
     [Fact]

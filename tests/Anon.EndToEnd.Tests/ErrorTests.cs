@@ -121,6 +121,35 @@ public sealed class ErrorTests(WebFixture web) : IClassFixture<WebFixture>, IDis
     }
 
     [Fact]
+    public async Task Against_a_port_nothing_listens_on_the_client_says_it_retries_then_gives_up_at_its_timeout()
+    {
+        int port = Expect.FreeUdpPort();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        ProcessResult result = await Programs.RunClientAsync(Expect.ClientArguments(port, _scratch.PathOf("c.log"), _scratch.PathOf("out.txt"), "--timeout", "2"), Timeout);
+
+        AssertFailure(result, Unavailable, "no answer from the gateway within 2 s");
+        string[] lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.Equal(
+            $"anonclient: 127.0.0.1:{port}: the gateway's host answered that nothing listens on that port (yet); retrying until nothing has come for 2 s (--timeout; --fail-on-refusal gives up at once)",
+            lines[0]);
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(2), $"gave up after {clock.Elapsed}, before its timeout");
+    }
+
+    [Fact]
+    public async Task With_fail_on_refusal_the_client_gives_up_at_the_first_port_unreachable()
+    {
+        int port = Expect.FreeUdpPort();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        ProcessResult result = await Programs.RunClientAsync(Expect.ClientArguments(port, _scratch.PathOf("c.log"), _scratch.PathOf("out.txt"), "--timeout", "30", "--fail-on-refusal"), Timeout);
+
+        AssertFailure(result, Unavailable, $"gateway 127.0.0.1:{port}: the gateway's host answered that nothing listens on that port (--fail-on-refusal)");
+        Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"took {clock.Elapsed}: it waited for its timeout");
+        Assert.Equal(["c.log"], Directory.EnumerateFiles(_scratch.Directory).Select(Path.GetFileName));
+    }
+
+    [Fact]
     public async Task The_client_reports_a_page_without_a_command_after_writing_it()
     {
         Uri url = web.Server.Serve("hello", Encoding.ASCII.GetBytes("HELLO WORLD\nnot a command\n"));

@@ -34,6 +34,21 @@ public sealed class LadderTests(WebFixture web) : IClassFixture<WebFixture>, IDi
     }
 
     [Fact]
+    public async Task With_the_diagram_on_standard_output_the_status_lines_go_to_standard_error()
+    {
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(web.LightOn, _scratch.PathOf("gateway.log"));
+
+        ProcessResult client = await Programs.RunClientAsync(
+            Expect.ClientArguments(gateway.Port, _scratch.PathOf("client.log"), _scratch.PathOf("out.txt"), "--diagram", "-"));
+
+        Assert.Equal(0, client.ExitCode);
+        Assert.DoesNotContain("anonclient:", client.Output, StringComparison.Ordinal);
+        Assert.Contains("13112 bytes of page delivered", client.Output, StringComparison.Ordinal);
+        Assert.Contains("anonclient: received 13112 bytes", client.Error, StringComparison.Ordinal);
+        Assert.Contains("anonclient: LED is ON (simulated)", client.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_client_draws_svg_for_a_file_named_svg()
     {
         await using GatewayProcess gateway = await GatewayProcess.StartAsync(web.LightOff, _scratch.PathOf("gateway.log"));
@@ -83,6 +98,29 @@ public sealed class LadderTests(WebFixture web) : IClassFixture<WebFixture>, IDi
         Assert.Contains("has no packet lines (RECV/SEND)", notALog.Error, StringComparison.Ordinal);
         Assert.All(new[] { missing, notALog }, result => Assert.Single(result.Error.Trim().Split('\n')));
         Assert.All(new[] { missing, notALog }, Expect.NoStackTrace);
+    }
+
+    [Fact]
+    public async Task Anon_lab_ladder_draws_each_transfer_of_a_gateway_log_apart()
+    {
+        string lab = Path.Combine(Path.GetDirectoryName(typeof(Programs).Assembly.Location)!, "anon-lab");
+        await using (GatewayProcess gateway = await GatewayProcess.StartAsync(web.LightOn, _scratch.PathOf("gateway.log")))
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                Assert.Equal(0, (await Programs.RunClientAsync(Expect.ClientArguments(gateway.Port, _scratch.PathOf("client.log"), _scratch.PathOf("out.txt")))).ExitCode);
+            }
+
+            Assert.Equal(0, (await gateway.StopAsync()).ExitCode); // its log is then whole
+        }
+
+        ProcessResult all = await Programs.RunAsync(lab, ["ladder", "--side", "gateway", _scratch.PathOf("gateway.log")], TimeSpan.FromSeconds(60));
+        ProcessResult second = await Programs.RunAsync(lab, ["ladder", "--side", "gateway", "--transfer", "2", _scratch.PathOf("gateway.log")], TimeSpan.FromSeconds(60));
+
+        Assert.Equal((0, 0), (all.ExitCode, second.ExitCode));
+        Assert.Equal(["transfer 1 of 3", "transfer 2 of 3", "transfer 3 of 3"], all.Output.Split('\n').Where(line => line.StartsWith("transfer ", StringComparison.Ordinal)));
+        Assert.Equal(3, all.Output.Split('\n').Count(line => line.Contains("13112 bytes of page delivered", StringComparison.Ordinal)));
+        Assert.Single(second.Output.Split('\n'), line => line.Contains("SYN seq=", StringComparison.Ordinal) && !line.Contains("ACK", StringComparison.Ordinal));
     }
 
     public void Dispose() => _scratch.Dispose();

@@ -47,6 +47,44 @@ public class LadderDiagramTests
     }
 
     [Fact]
+    public void A_gateway_log_of_overlapping_connections_gives_one_transfer_each()
+    {
+        IReadOnlyList<LadderDiagram> transfers = LadderDiagram.TransfersFromLog(Golden.InputLines("lossy-gateway.log"), LadderSide.Gateway);
+
+        Assert.Equal(2, transfers.Count);
+        Assert.StartsWith("13 datagrams: 6 from the client, 7 from the gateway;", transfers[0].Summary, StringComparison.Ordinal);
+        Assert.Equal(2, transfers[0].Arrows.Count(arrow => arrow.Retransmission));
+        Assert.Equal(["SYN seq=777 ack=0", "ACK|SYN seq=5000 ack=778"], transfers[1].Arrows.Select(arrow => arrow.Label));
+    }
+
+    [Fact]
+    public void A_client_log_of_several_fetches_gives_one_transfer_each_and_a_retransmitted_syn_stays_in_its_own()
+    {
+        string[] log =
+        [
+            "SEND 10 0 SYN", "SEND 10 0 SYN", "RECV 500 11 ACK SYN", "SEND 11 501 ACK", "RECV 501 12 ACK FIN", "SEND 12 502 ACK FIN",
+            "2026-11-25T12:00:10.000Z received 0 bytes",
+            "SEND 90000000 0 SYN", "RECV 7000 90000001 ACK SYN", "SEND 90000001 7001 ACK", "RECV 7001 90000002 ACK FIN", "SEND 90000002 7002 ACK FIN",
+        ];
+
+        IReadOnlyList<LadderDiagram> transfers = LadderDiagram.TransfersFromLog(log, LadderSide.Client);
+
+        Assert.Equal([6, 5], transfers.Select(transfer => transfer.Arrows.Count));
+        Assert.True(transfers[0].Arrows[1].Retransmission);
+        Assert.All(transfers[1].Arrows, arrow => Assert.True(arrow.Header.Sequence.Value >= 7000));
+    }
+
+    [Fact]
+    public void Lines_of_a_connection_whose_syn_the_log_lacks_are_a_transfer_of_their_own()
+    {
+        string[] log = ["RECV 12346 101 ACK", "SEND 101 12347 ACK", "RECV 777 0 SYN", "SEND 5000 778 ACK SYN"];
+
+        IReadOnlyList<LadderDiagram> transfers = LadderDiagram.TransfersFromLog(log, LadderSide.Gateway);
+
+        Assert.Equal([2, 2], transfers.Select(transfer => transfer.Arrows.Count));
+    }
+
+    [Fact]
     public void One_log_marks_what_its_side_sent_twice_and_received_twice_but_claims_no_loss()
     {
         LadderDiagram gatewaySide = LadderDiagram.FromLog(Golden.InputLines("lossy-gateway.log"), LadderSide.Gateway);

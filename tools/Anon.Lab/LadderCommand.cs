@@ -21,10 +21,11 @@ public static class LadderCommand
         var live = new Option<bool>("--live") { Description = "Run a transfer now (page server, gateway, lossy relay, client, all on 127.0.0.1) and draw it from both logs." };
         var loss = new Option<double>("--loss") { Description = "With --live: probability of dropping each datagram, each way.", DefaultValueFactory = _ => 0.2 };
         var seed = new Option<int>("--seed") { Description = "With --live: seed of the relay's drop decisions.", DefaultValueFactory = _ => 1 };
+        var transfer = new Option<int?>("--transfer") { Description = "Of a log with several transfers (a gateway's, a watching client's), draw only this one, counted from 1 in the order they began." };
         var pageBytes = new Option<int>("--page-bytes") { Description = "With --live: size of the page (the spec's example: 1541 bytes, 4 segments).", DefaultValueFactory = _ => 1541 };
         var command = new Command("ladder", "Draw a transfer as a ladder diagram: one arrow per datagram, retransmissions and losses marked.")
         {
-            log, gatewayLog, side, svg, live, loss, seed, pageBytes,
+            log, gatewayLog, side, svg, live, loss, seed, pageBytes, transfer,
         };
         command.SetAction(async (parsed, cancel) =>
         {
@@ -47,13 +48,45 @@ public static class LadderCommand
                     return 66; // EX_NOINPUT
                 }
 
-                diagram = gatewayPath is not null
-                    ? LadderDiagram.FromLogs(File.ReadLines(logPath), File.ReadLines(gatewayPath))
-                    : LadderDiagram.FromLog(File.ReadLines(logPath), parsed.GetValue(side));
-                if (diagram.Arrows.Count == 0)
+                IReadOnlyList<LadderDiagram> transfers = gatewayPath is not null
+                    ? [LadderDiagram.FromLogs(File.ReadLines(logPath), File.ReadLines(gatewayPath))]
+                    : LadderDiagram.TransfersFromLog(File.ReadLines(logPath), parsed.GetValue(side));
+                if (transfers.Count == 0 || transfers[0].Arrows.Count == 0)
                 {
                     await Console.Error.WriteLineAsync($"anon-lab ladder: '{logPath}' has no packet lines (RECV/SEND): not a log of anonclient or anonGateway").ConfigureAwait(false);
                     return 65; // EX_DATAERR
+                }
+
+                if (parsed.GetValue(transfer) is { } chosen)
+                {
+                    if (chosen < 1 || chosen > transfers.Count)
+                    {
+                        await Console.Error.WriteLineAsync($"anon-lab ladder: --transfer {chosen}: '{logPath}' holds {transfers.Count} transfer(s)").ConfigureAwait(false);
+                        return 64;
+                    }
+
+                    diagram = transfers[chosen - 1];
+                }
+                else if (transfers.Count > 1)
+                {
+                    if (parsed.GetValue(svg) is not null)
+                    {
+                        await Console.Error.WriteLineAsync($"anon-lab ladder: '{logPath}' holds {transfers.Count} transfers: choose the one to draw as SVG with --transfer N").ConfigureAwait(false);
+                        return 64;
+                    }
+
+                    for (int i = 0; i < transfers.Count; i++)
+                    {
+                        Console.WriteLine($"transfer {i + 1} of {transfers.Count}");
+                        Console.Write(TextLadder.Render(transfers[i]));
+                        Console.WriteLine();
+                    }
+
+                    return 0;
+                }
+                else
+                {
+                    diagram = transfers[0];
                 }
             }
             else

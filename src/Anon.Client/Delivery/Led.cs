@@ -59,11 +59,27 @@ public sealed class GpioLed(Func<GpioController> openController, int pin, bool a
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            string detail = e.InnerException is { } inner ? $"{e.Message} ({inner.Message})" : e.Message;
-            throw new LedFailedException($"cannot drive the LED on GPIO pin {pin}: {detail}", e);
+            throw new LedFailedException($"cannot drive the LED on GPIO pin {pin}: {Describe(e)}", e);
         }
 
         return state;
+    }
+
+    /// <summary>
+    /// The reason in one line. A missing libgpiod surfaces as a DllNotFoundException whose message
+    /// lists every file name probed, over several lines: the package to install says more.
+    /// </summary>
+    private static string Describe(Exception e)
+    {
+        for (Exception? cause = e; cause is not null; cause = cause.InnerException)
+        {
+            if (cause is DllNotFoundException)
+            {
+                return "libgpiod is not installed (Debian's libgpiod2, or libgpiod3 on newer releases: sudo apt install libgpiod2)";
+            }
+        }
+
+        return e.InnerException is { } inner ? $"{e.Message} ({inner.Message})" : e.Message;
     }
 
     /// <summary>

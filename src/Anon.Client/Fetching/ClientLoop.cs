@@ -36,6 +36,12 @@ public sealed class ClientLoop : IDisposable
     /// <summary>Also records every datagram for a ladder diagram (--diagram), when set.</summary>
     public LadderRecorder? Recorder { get; init; }
 
+    /// <summary>What to do about the errors the socket reports.</summary>
+    public NetworkErrors NetworkErrors { get; init; }
+
+    /// <summary>The gateway's host answered that nothing listens on the port, and the fetch gave up on it (<see cref="NetworkErrors.GiveUpOnRefusal"/>).</summary>
+    public bool GaveUpOnRefusal => NetworkErrors.GiveUpOnRefusal && _lastError == SocketError.ConnectionRefused;
+
     /// <summary>
     /// Runs <paramref name="connection"/> until it is complete or has failed, then, if it lingers,
     /// until it closes: call once for the transfer and again for the linger.
@@ -52,7 +58,8 @@ public sealed class ClientLoop : IDisposable
             }
 
             if (connection.State is ClientState.Failed or ClientState.Closed
-                || (connection.IsComplete && !untilClosed))
+                || (connection.IsComplete && !untilClosed)
+                || (GaveUpOnRefusal && !connection.IsComplete))
             {
                 return;
             }
@@ -69,7 +76,7 @@ public sealed class ClientLoop : IDisposable
     public string NetworkErrorNote => _lastError switch
     {
         null => "",
-        SocketError.ConnectionRefused => " (the gateway's host answered that nothing listens on that port)",
+        SocketError.ConnectionRefused => $" ({ClientWords.NothingListens})",
         SocketError error => $" (last network error: {error})",
     };
 
@@ -93,7 +100,7 @@ public sealed class ClientLoop : IDisposable
         {
             // An ICMP error for our last send, such as port unreachable. The gateway may be
             // restarting: keep trying until the idle timeout, and say so if it comes to that.
-            _lastError = error;
+            NoteError(error);
             return;
         }
 
@@ -123,7 +130,16 @@ public sealed class ClientLoop : IDisposable
         }
         catch (SocketException e)
         {
-            _lastError = e.SocketErrorCode; // no route, or an earlier datagram's ICMP error: retries cover it
+            NoteError(e.SocketErrorCode); // no route, or an earlier datagram's ICMP error: retries cover it
+        }
+    }
+
+    private void NoteError(SocketError error)
+    {
+        if (_lastError != error)
+        {
+            _lastError = error;
+            NetworkErrors.Seen?.Invoke(error);
         }
     }
 }

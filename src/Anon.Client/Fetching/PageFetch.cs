@@ -24,10 +24,12 @@ public sealed class PageFetch : IDisposable
     /// <summary>Fetches the page; returns once it is complete.</summary>
     /// <exception cref="TransferFailedException">The transfer failed, or <paramref name="stop"/> ended it first.</exception>
     /// <param name="recorder">Also records every datagram for a ladder diagram, when given.</param>
+    /// <param name="networkErrors">What to do about the socket's errors; by default retry through them.</param>
     public static PageFetch Run(
-        IPEndPoint gateway, ClientOptions options, PacketLog log, uint? initialSequence, CancellationToken stop, LadderRecorder? recorder = null)
+        IPEndPoint gateway, ClientOptions options, PacketLog log, uint? initialSequence, CancellationToken stop,
+        LadderRecorder? recorder = null, NetworkErrors networkErrors = default)
     {
-        var loop = new ClientLoop(gateway, log) { Recorder = recorder };
+        var loop = new ClientLoop(gateway, log) { Recorder = recorder, NetworkErrors = networkErrors };
         try
         {
             var isn = new SequenceNumber(initialSequence ?? RandomInitialSequence());
@@ -37,6 +39,11 @@ public sealed class PageFetch : IDisposable
             if (stop.IsCancellationRequested)
             {
                 throw new TransferFailedException("stopped by signal before the transfer completed", failure: null);
+            }
+
+            if (loop.GaveUpOnRefusal && !connection.IsComplete)
+            {
+                throw new TransferFailedException($"gateway {gateway}: {ClientWords.NothingListens} (--fail-on-refusal)", failure: null);
             }
 
             if (!connection.IsComplete)

@@ -59,8 +59,9 @@ internal sealed class Watcher(
         log.Event("watch stopped by signal");
     }
 
-    internal static Watcher ForGateway(IPEndPoint gateway, ClientOptions options, PacketLog log, PageDelivery delivery, TimeSpan interval) =>
-        new(stop => PageFetch.Run(gateway, options, log, null, stop), delivery, log, interval);
+    internal static Watcher ForGateway(
+        IPEndPoint gateway, ClientOptions options, PacketLog log, PageDelivery delivery, TimeSpan interval, NetworkErrors networkErrors = default) =>
+        new(stop => PageFetch.Run(gateway, options, log, null, stop, networkErrors: networkErrors), delivery, log, interval);
 
     /// <summary>
     /// The interval give or take 10 %, drawn anew each time: devices that start together (after a

@@ -2,6 +2,7 @@ using System.Net;
 using Anon.Gateway.Observability;
 using Anon.Gateway.Page;
 using Anon.Gateway.Udp;
+using Anon.Commands;
 using Anon.Io;
 using Anon.Protocol;
 using Microsoft.Extensions.Hosting;
@@ -37,9 +38,16 @@ public sealed class GatewayHostedService(GatewaySettings settings, PacketLog log
             _downloader = new PageDownloader(
                 settings.MaximumPageSize, trustedAuthorities: settings.CaFile is null ? null : PageDownloader.LoadAuthorities(settings.CaFile));
             PageCache? cache = settings.CacheDirectory is { Length: > 0 } directory ? new PageCache(directory) : null;
-            var source = new PageSource(_downloader, settings.Url, settings.Signing, TimeProvider.System);
+            var source = new PageSource(_downloader, settings.Url, settings.Signing, TimeProvider.System, settings.RequireCommand);
             (PageVersion first, CachedPage? cached, string? upstreamError) = await FirstPageAsync(source, cache, cancellationToken).ConfigureAwait(false);
             string command = PageRefresher.Describe(first.Content);
+            if (!CommandPage.TryParse(first.Content, out _))
+            {
+                // Served all the same (the spec's devices report it, exit code 65), but never in silence.
+                string warning = $"warning: the page's first line is \"{CommandPage.DescribeFirstLine(first.Content)}\", not a command: the devices will refuse it (--require-command refuses it here)";
+                log.Event(warning);
+                Console.Error.WriteLine($"anonGateway: {warning}");
+            }
 
             ISynCookieGenerator cookies = settings.InitialSequence is { } isn
                 ? new FixedSynCookie(new SequenceNumber(isn))

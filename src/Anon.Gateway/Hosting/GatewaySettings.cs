@@ -9,6 +9,7 @@ namespace Anon.Gateway.Hosting;
 /// <param name="CacheDirectory">Where the last good page is kept (<c>--cache-dir</c>); null for nowhere.</param>
 /// <param name="MaxStale">How old a cached copy may be and still be served at start (<c>--max-stale</c>).</param>
 /// <param name="Signing">What <c>--page-key</c> asks of every page; null without it.</param>
+/// <param name="RequireCommand">Refuse a page whose first line is no command (<c>--require-command</c>).</param>
 public sealed record GatewaySettings(
     int Port,
     Uri Url,
@@ -23,7 +24,8 @@ public sealed record GatewaySettings(
     TimeSpan DrainTimeout = default,
     string? CacheDirectory = null,
     TimeSpan MaxStale = default,
-    Anon.Gateway.Page.PageSigning? Signing = null)
+    Anon.Gateway.Page.PageSigning? Signing = null,
+    bool RequireCommand = false)
 {
     /// <summary>A week: a command a week old is still the last one its publisher gave; older than that, starting fails.</summary>
     public static readonly TimeSpan DefaultMaxStale = TimeSpan.FromDays(7);

@@ -1,4 +1,5 @@
 using System.Text;
+using Anon.Commands;
 using Anon.Io;
 
 namespace Anon.Gateway.Page;
@@ -12,9 +13,9 @@ public sealed record PageSigning(MinisignKey Key, Uri SignatureUrl, TimeSpan? Ma
 /// Where pages come from: the downloader, and under <c>--page-key</c> the check of each new page's
 /// signature. A page is accepted only when its signature is by the key and its signing time is no
 /// earlier than that of the page accepted before it (replay and rollback), nor older than
-/// <see cref="PageSigning.MaxPageAge"/>.
+/// <see cref="PageSigning.MaxPageAge"/>. Under <c>--require-command</c> a page must also begin with a command.
 /// </summary>
-internal sealed class PageSource(PageDownloader downloader, Uri url, PageSigning? signing, TimeProvider time)
+internal sealed class PageSource(PageDownloader downloader, Uri url, PageSigning? signing, TimeProvider time, bool requireCommand = false)
 {
     public Uri Url => url;
 
@@ -41,6 +42,7 @@ internal sealed class PageSource(PageDownloader downloader, Uri url, PageSigning
     public PageVersion Recheck(PageVersion cached)
     {
         ArgumentNullException.ThrowIfNull(cached);
+        RequireCommand(cached);
         if (signing is null)
         {
             return cached;
@@ -56,6 +58,7 @@ internal sealed class PageSource(PageDownloader downloader, Uri url, PageSigning
 
     private async Task<PageVersion> AcceptAsync(PageVersion page, PageVersion? lastAccepted, CancellationToken cancellationToken)
     {
+        RequireCommand(page);
         if (signing is null)
         {
             return page;
@@ -73,6 +76,14 @@ internal sealed class PageSource(PageDownloader downloader, Uri url, PageSigning
         }
 
         return Checked(page, signature, lastAccepted);
+    }
+
+    private void RequireCommand(PageVersion page)
+    {
+        if (requireCommand && !CommandPage.TryParse(page.Content, out _))
+        {
+            throw new PageRefusedException($"the page's first line is \"{CommandPage.DescribeFirstLine(page.Content)}\", not a command (--require-command)");
+        }
     }
 
     private PageVersion Checked(PageVersion page, string signature, PageVersion? lastAccepted)
