@@ -6,6 +6,7 @@
 #   chromium, a font  chromium, fonts-dejavu-core   the gateway's status page, rendered headless
 #   systemd-analyze   systemd      deploy/'s units checked with `systemd-analyze verify` (no running systemd needed)
 #   minisign          minisign     signs pages and makes wrong keys for the gateway's --page-key
+#   help2man, lintian help2man, lintian   the Debian packages' man pages, and Debian's check of the packages
 # and, through tests/arm/prepare.sh, QEMU and a cross toolchain for the linux-arm64 builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,19 +18,13 @@ command -v dumpcap >/dev/null 2>&1 || missing+=(tshark)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 [ -x /usr/bin/systemd-analyze ] || missing+=(systemd)
 command -v minisign >/dev/null 2>&1 || missing+=(minisign)
+command -v help2man >/dev/null 2>&1 || missing+=(help2man)
+command -v lintian >/dev/null 2>&1 || missing+=(lintian)
 # The status page's screenshot check needs text drawn: at least one font (chromium only recommends one).
 [ -n "$(fc-list 2>/dev/null)" ] || missing+=(fontconfig fonts-dejavu-core)
 
-if [ ${#missing[@]} -gt 0 ]; then
-    if [ "$(id -u)" -eq 0 ]; then sudo=(); elif sudo -n true 2>/dev/null; then sudo=(sudo -n); else sudo=(none); fi
-    if [ "${sudo[*]}" = none ]; then
-        echo "tests/run.sh: cannot install ${missing[*]} (needs root or sudo); the tests that drive them will fail" >&2
-    else
-        echo "tests/run.sh: installing ${missing[*]}" >&2
-        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    fi
-fi
+bash tools/apt-install.sh tests/run.sh "${missing[@]}" \
+    || echo "tests/run.sh: the tests that drive ${missing[*]} will fail" >&2
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
@@ -42,6 +37,19 @@ if [ -z "${ANON_ARM_DIR:-}" ] && [ "${ANON_SKIP_ARM:-0}" != 1 ]; then
     else
         echo "tests/run.sh: the arm64 build failed; the ARM group will report itself skipped" >&2
     fi
+fi
+
+# The package group (PackageTests) checks and installs the Debian packages: build them for amd64 and
+# arm64 (the arm64 programs are the ones just built), unless ANON_DEB_DIR names a folder of them or
+# ANON_SKIP_DEB=1. A failed build leaves no package behind, so those tests then fail.
+if [ -z "${ANON_DEB_DIR:-}" ] && [ "${ANON_SKIP_DEB:-0}" != 1 ]; then
+    echo "tests/run.sh: building the Debian packages for the package group (deploy/debian/build.sh amd64 arm64)" >&2
+    arches=(amd64)
+    [ -n "${ANON_ARM_DIR:-}" ] && arches+=(arm64)
+    rm -f artifacts/deb/*.deb
+    ANON_DEB_PUBLISHED_arm64=${ANON_ARM_DIR:+$ANON_ARM_DIR/bin} bash deploy/debian/build.sh "${arches[@]}" >/dev/null \
+        || echo "tests/run.sh: the packages did not build; the package group will fail" >&2
+    export ANON_DEB_DIR=$PWD/artifacts/deb
 fi
 
 exec dotnet test "$@"

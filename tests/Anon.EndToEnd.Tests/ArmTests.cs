@@ -117,18 +117,11 @@ public sealed class ArmTests(WebFixture web, ITestOutputHelper output) : IClassF
     [SkippableFact]
     public async Task The_arm64_gateway_checks_a_signed_page_with_libsodium()
     {
-        // A signature over LIGHTON_COMMAND made with minisign 0.11 (the vector of MinisignTests), served beside it.
-        web.Server.Serve("LIGHTON_COMMAND.minisig", System.Text.Encoding.UTF8.GetBytes("""
-            untrusted comment: signature from minisign secret key
-            RUQIeRzawpuenr/EZUMyKH8Y9gwXW0aNmEOtgswBa5Wq4gGS4GOXbMjoBab1xesBWv2f0BryJY54dhNqP9M7GCvANejc/SHYVQU=
-            trusted comment: timestamp:1796132260	file:page	hashed
-            bplKa1BzBtTazQHuNvhdSqULSHXgj2KLrDpdoWbSzKKgGh9E9qyYm2X/xdsEjbX99qteSSrFJ2p8bdcvSNtKDA==
-
-            """));
-        string[] key = ["--page-key", "RWQIeRzawpuenql49Q3tgjEmAEuj2e6Q7yhqasZFJajbgrQdacUOBRpp"];
+        web.Server.Serve("LIGHTON_COMMAND.minisig", Expect.LightOnSignature);
+        string[] key = ["--page-key", Expect.LightOnSignatureKey];
         await using GatewayProcess gateway = await GatewayProcess.StartProgramAsync(Arm("anonGateway"), web.LightOn, _scratch.PathOf("g.log"), 0, key);
         ProcessResult wrongKey = await Programs.RunAsync(
-            Arm("anonGateway"), ["-p", "0", "-l", _scratch.PathOf("g2.log"), "-w", web.LightOn.ToString(), "--page-key", "RWQBRDmYWunR324dNhao8rflTazYuMKvwS5m1sz13/OH85YJDbeU2ESF"], Timeout);
+            Arm("anonGateway"), ["-p", "0", "-l", _scratch.PathOf("g2.log"), "-w", web.LightOn.ToString(), "--page-key", Expect.UnrelatedKey], Timeout);
 
         Assert.Equal(0, (await gateway.StopAsync()).ExitCode); // its log is then whole
         Assert.Contains(", signed at 2026-", File.ReadAllText(_scratch.PathOf("g.log")), StringComparison.Ordinal);

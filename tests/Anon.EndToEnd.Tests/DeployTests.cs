@@ -21,14 +21,14 @@ public sealed class DeployTests : IDisposable
         unit = Path.GetFileName(unit).Replace("@.", "@30001.", StringComparison.Ordinal); // a template is verified as an instance
         string programs = Path.GetDirectoryName(unit.Contains("gateway", StringComparison.Ordinal) ? Programs.GatewayPath : Programs.ClientPath)!;
         string copy = _scratch.PathOf(unit);
-        await File.WriteAllTextAsync(copy, (await File.ReadAllTextAsync(source)).Replace("/usr/local/bin", programs, StringComparison.Ordinal));
+        await File.WriteAllTextAsync(copy, (await File.ReadAllTextAsync(source)).Replace("/usr/bin/anon", programs + "/anon", StringComparison.Ordinal));
 
         List<string> verified = [copy];
         if (unit.EndsWith(".socket", StringComparison.Ordinal))
         {
             // A socket unit is verified with the service it starts, as they are installed together.
             string service = _scratch.PathOf(Path.ChangeExtension(unit, ".service"));
-            await File.WriteAllTextAsync(service, (await File.ReadAllTextAsync(Path.ChangeExtension(source, ".service"))).Replace("/usr/local/bin", programs, StringComparison.Ordinal));
+            await File.WriteAllTextAsync(service, (await File.ReadAllTextAsync(Path.ChangeExtension(source, ".service"))).Replace("/usr/bin/anon", programs + "/anon", StringComparison.Ordinal));
             verified.Add(service);
         }
 

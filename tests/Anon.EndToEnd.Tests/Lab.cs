@@ -36,6 +36,21 @@ internal static partial class Expect
 {
     public static byte[] Fixture(string name) => File.ReadAllBytes(Path.Combine(Programs.FixturesDirectory, name));
 
+    /// <summary>A minisign signature of LIGHTON_COMMAND (minisign 0.11; the vector of MinisignTests), to serve as LIGHTON_COMMAND.minisig.</summary>
+    public static byte[] LightOnSignature { get; } = System.Text.Encoding.UTF8.GetBytes("""
+        untrusted comment: signature from minisign secret key
+        RUQIeRzawpuenr/EZUMyKH8Y9gwXW0aNmEOtgswBa5Wq4gGS4GOXbMjoBab1xesBWv2f0BryJY54dhNqP9M7GCvANejc/SHYVQU=
+        trusted comment: timestamp:1796132260	file:page	hashed
+        bplKa1BzBtTazQHuNvhdSqULSHXgj2KLrDpdoWbSzKKgGh9E9qyYm2X/xdsEjbX99qteSSrFJ2p8bdcvSNtKDA==
+
+        """);
+
+    /// <summary>The public key (minisign.pub's base64 line) that made <see cref="LightOnSignature"/>.</summary>
+    public const string LightOnSignatureKey = "RWQIeRzawpuenql49Q3tgjEmAEuj2e6Q7yhqasZFJajbgrQdacUOBRpp";
+
+    /// <summary>A key that signed nothing served here.</summary>
+    public const string UnrelatedKey = "RWQBRDmYWunR324dNhao8rflTazYuMKvwS5m1sz13/OH85YJDbeU2ESF";
+
     public static string[] ClientArguments(int port, string log, string file, params string[] more) =>
         ["-s", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "-l", log, "-f", file, .. more];
 

@@ -19,12 +19,8 @@ command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || need+=(gcc-aarch64-linux-gnu
 [ -d /usr/aarch64-linux-gnu/lib ] || need+=(libc6-dev-arm64-cross)
 command -v clang >/dev/null 2>&1 || need+=(clang)
 command -v llvm-objcopy >/dev/null 2>&1 || need+=(llvm)
+bash "$root/tools/apt-install.sh" tests/arm/prepare.sh "${need[@]}"
 if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo -n); fi
-if [ ${#need[@]} -gt 0 ]; then
-    echo "tests/arm/prepare.sh: installing ${need[*]}" >&2
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
 
 sysroot="$out/sysroot"
 if [ ! -e "$sysroot/lib/ld-linux-aarch64.so.1" ]; then

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Builds the Debian packages anon-gateway and anon-client, with Debian's dpkg-deb:
+#   deploy/debian/build.sh [ARCH...]      ARCH: amd64, arm64 (default: this machine's)
+# into artifacts/deb/anon-{gateway,client}_VERSION_ARCH.deb, VERSION being the project's
+# (Directory.Build.props). The programs are Native AOT builds (profile "aot"); an arm64 build is
+# cross-compiled (tests/arm/prepare.sh installs what that takes). ANON_DEB_PUBLISHED_ARCH=DIR
+# (ANON_DEB_PUBLISHED_arm64, say) packages the programs already published in DIR instead.
+# Needs help2man for the man pages (Debian's help2man package).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+here="$root/deploy/debian"
+out="$root/artifacts/deb"
+arches=("$@")
+[ ${#arches[@]} -gt 0 ] || arches=("$(dpkg --print-architecture)")
+
+need=()
+command -v help2man >/dev/null 2>&1 || need+=(help2man)
+command -v dpkg-deb >/dev/null 2>&1 || need+=(dpkg)
+for arch in "${arches[@]}"; do
+    # Cross-compiling for arm64 (Native AOT) takes a cross linker and clang/llvm, as tests/arm/prepare.sh says.
+    if [ "$arch" = arm64 ] && [ "$(dpkg --print-architecture)" != arm64 ] && [ -z "${ANON_DEB_PUBLISHED_arm64:-}" ]; then
+        command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || need+=(gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu)
+        [ -d /usr/aarch64-linux-gnu/lib ] || need+=(libc6-dev-arm64-cross)
+        command -v clang >/dev/null 2>&1 || need+=(clang)
+        command -v llvm-objcopy >/dev/null 2>&1 || need+=(llvm)
+    fi
+done
+bash "$root/tools/apt-install.sh" deploy/debian/build.sh "${need[@]}"
+
+version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' "$root/Directory.Build.props")
+changelog_version=$(sed -n '1s/^anon (\(.*\)) .*/\1/p' "$here/changelog")
+if [ "$changelog_version" != "$version" ]; then
+    echo "deploy/debian/build.sh: the project is version $version but deploy/debian/changelog's last entry is $changelog_version: add an entry" >&2
+    exit 65
+fi
+# Reproducible: every date in the packages (file times, the man pages' date) is the last commit's.
+SOURCE_DATE_EPOCH=$(git -C "$root" log -1 --format=%ct 2>/dev/null || date +%s)
+export SOURCE_DATE_EPOCH
+mkdir -p "$out"
+
+rid_of() {
+    case "$1" in
+        amd64) echo linux-x64 ;;
+        arm64) echo linux-arm64 ;;
+        *) echo "deploy/debian/build.sh: no build for architecture '$1' (amd64 or arm64; a 32-bit Pi: README)" >&2; exit 64 ;;
+    esac
+}
+
+# publish ARCH: sets published[ARCH] to the folder holding anonGateway, libsodium.so and anonclient.
+declare -A published
+publish() {
+    local given="ANON_DEB_PUBLISHED_$1"
+    [ -z "${published[$1]:-}" ] || return 0
+    if [ -n "${!given:-}" ]; then published[$1]=${!given}; return 0; fi
+    local rid dir="$root/artifacts/deb/publish/$1"
+    rid=$(rid_of "$1")
+    echo "deploy/debian/build.sh: publishing both programs for $rid (Native AOT)" >&2
+    for project in Anon.Gateway Anon.Client; do
+        dotnet publish "$root/src/$project" -p:PublishProfile=aot -p:RuntimeIdentifier="$rid" \
+            -p:PublishDir="$dir/" -v quiet -nologo >/dev/null
+    done
+    published[$1]=$dir
+}
+
+# man PROGRAM NAME-LINE DEST: the man page from the program's own --help and --version, with the
+# sections help cannot give (deploy/debian/PROGRAM.h2m). The amd64 build writes it for every
+# architecture: the text is the same.
+man_page() {
+    mkdir -p "$(dirname "$3")"
+    help2man --no-info --no-discard-stderr --section 1 --name "$2" --include "$here/$(basename "$1").h2m" "$1" \
+        | gzip -9n > "$3"
+}
+
+# docs PACKAGE TREE: copyright and changelog where Debian keeps them.
+docs() {
+    local doc="$2/usr/share/doc/$1"
+    install -d "$doc"
+    install -m 644 "$here/copyright" "$doc/copyright"
+    gzip -9nc "$here/changelog" > "$doc/changelog.gz"
+}
+
+# finish PACKAGE ARCH TREE DEPENDS RECOMMENDS: control, conffiles, maintainer scripts, md5sums; then dpkg-deb.
+finish() {
+    local package=$1 arch=$2 tree=$3
+    install -d "$tree/DEBIAN"
+    local size
+    size=$(du -sk --exclude=DEBIAN "$tree" | cut -f1)
+    sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" \
+        "$here/$package/control" > "$tree/DEBIAN/control"
+    for script in postinst prerm postrm; do install -m 755 "$here/$package/$script" "$tree/DEBIAN/$script"; done
+    (cd "$tree" && find etc -type f | sed 's:^:/:' | sort) > "$tree/DEBIAN/conffiles"
+    (cd "$tree" && find . -path ./DEBIAN -prune -o -type f -print0 | sort -z | xargs -0 md5sum | sed 's: \./: :') > "$tree/DEBIAN/md5sums"
+    chmod 644 "$tree/DEBIAN/control" "$tree/DEBIAN/conffiles" "$tree/DEBIAN/md5sums"
+    find "$tree" -exec touch --no-dereference --date="@$SOURCE_DATE_EPOCH" {} +
+    dpkg-deb --root-owner-group -Zxz --build "$tree" "$out/${package}_${version}_${arch}.deb" >/dev/null
+    echo "$out/${package}_${version}_${arch}.deb"
+}
+
+host=$(dpkg --print-architecture)
+publish "$host"
+host_bin=${published[$host]}
+for arch in "${arches[@]}"; do
+    publish "$arch"
+    bin=${published[$arch]}
+    stage=$(mktemp -d)
+    trap 'rm -rf "$stage"' EXIT
+
+    # anon-gateway: the program lives in /usr/lib/anon-gateway beside the libsodium it loads (NSec
+    # needs 1.0.22 or later; Debian's libsodium23 is older), /usr/bin holds a link to it.
+    tree="$stage/anon-gateway"
+    install -d "$tree/usr/bin" "$tree/usr/lib/anon-gateway" "$tree/usr/lib/systemd/system" "$tree/etc/anon"
+    install -m 755 "$bin/anonGateway" "$tree/usr/lib/anon-gateway/anonGateway"
+    install -m 644 "$bin/libsodium.so" "$tree/usr/lib/anon-gateway/libsodium.so"
+    ln -s ../lib/anon-gateway/anonGateway "$tree/usr/bin/anonGateway"
+    install -m 644 "$root/deploy/anon-gateway.service" "$root/deploy/anon-gateway.socket" "$tree/usr/lib/systemd/system/"
+    install -m 644 "$root/deploy/gateway.env" "$tree/etc/anon/gateway.env"
+    install -D -m 644 "$here/anon-gateway.lintian-overrides" "$tree/usr/share/lintian/overrides/anon-gateway"
+    man_page "$host_bin/anonGateway" "serves a command page to the devices of a local network over UDP" "$tree/usr/share/man/man1/anonGateway.1.gz"
+    docs anon-gateway "$tree"
+    finish anon-gateway "$arch" "$tree"
+
+    tree="$stage/anon-client"
+    install -d "$tree/usr/bin" "$tree/usr/lib/systemd/system" "$tree/etc/anon"
+    install -m 755 "$bin/anonclient" "$tree/usr/bin/anonclient"
+    install -m 644 "$root/deploy/anon-client.service" "$tree/usr/lib/systemd/system/"
+    install -m 644 "$root/deploy/client.env" "$tree/etc/anon/client.env"
+    install -D -m 644 "$here/anon-client.lintian-overrides" "$tree/usr/share/lintian/overrides/anon-client"
+    man_page "$host_bin/anonclient" "fetches the command page from the gateway and switches the LED" "$tree/usr/share/man/man1/anonclient.1.gz"
+    docs anon-client "$tree"
+    finish anon-client "$arch" "$tree"
+
+    rm -rf "$stage"
+    trap - EXIT
+done

@@ -1,0 +1,207 @@
+using Anon.Lab;
+using Xunit.Abstractions;
+
+namespace Anon.EndToEnd.Tests;
+
+/// <summary>
+/// The Debian packages of deploy/debian/build.sh: lintian finds no error, each control file names
+/// its architecture, version and run-time dependencies, the arm64 programs run from their package
+/// under QEMU, and the amd64 packages install with dpkg, serve a signed page, carry units systemd
+/// accepts, and purge without a trace. `bash tests/run.sh` builds the packages and passes their
+/// folder as ANON_DEB_DIR. Alone: `bash tests/run.sh --filter PackageTests`.
+/// </summary>
+public sealed class PackageTests(WebFixture web, ITestOutputHelper output) : IClassFixture<WebFixture>, IDisposable
+{
+    private static readonly string? DebDirectory = Environment.GetEnvironmentVariable("ANON_DEB_DIR");
+    private static readonly string? ArmDirectory = Environment.GetEnvironmentVariable("ANON_ARM_DIR");
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
+    private static readonly string[] Packages = ["anon-gateway", "anon-client"];
+    private readonly Scratch _scratch = new();
+
+    /// <summary>The version every package carries: the project's, as the programs report it before the commit.</summary>
+    private static async Task<string> ProjectVersionAsync() =>
+        (await Programs.RunAsync(Programs.ClientPath, ["--version"], Timeout)).Output.Trim().Split('+')[0];
+
+    private static async Task<string> DebAsync(string package, string architecture)
+    {
+        Skip.If(string.IsNullOrEmpty(DebDirectory), "ANON_DEB_DIR is not set: bash tests/run.sh builds the packages (deploy/debian/build.sh) and sets it");
+        Skip.If(architecture == "arm64" && string.IsNullOrEmpty(ArmDirectory), "no arm64 build (ANON_ARM_DIR is not set), so no arm64 package");
+        string path = Path.Combine(DebDirectory!, $"{package}_{await ProjectVersionAsync()}_{architecture}.deb");
+        Assert.True(File.Exists(path), $"{path} is missing: run deploy/debian/build.sh amd64 arm64");
+        return path;
+    }
+
+    [SkippableFact]
+    public async Task Lintian_finds_no_error_in_any_package()
+    {
+        List<string> debs = [];
+        foreach (string architecture in new[] { "amd64", "arm64" })
+        {
+            foreach (string package in Packages)
+            {
+                debs.Add(await DebAsync(package, architecture));
+            }
+        }
+
+        ProcessResult lintian = await Programs.RunAsync(Repository.Tool("lintian", "lintian"), ["--fail-on", "error", "--tag-display-limit", "0", .. debs], TimeSpan.FromMinutes(5));
+        output.WriteLine(lintian.Output);
+
+        Assert.True(lintian.ExitCode == 0, $"lintian: {lintian.Output}{lintian.Error}");
+        Assert.DoesNotContain(lintian.Output.Split('\n'), line => line.StartsWith("E: ", StringComparison.Ordinal));
+    }
+
+    [SkippableTheory]
+    [InlineData("anon-gateway", "amd64", "libssl3")]
+    [InlineData("anon-gateway", "arm64", "libssl3")]
+    [InlineData("anon-client", "amd64", "adduser")]
+    [InlineData("anon-client", "arm64", "adduser")]
+    public async Task The_control_file_names_the_architecture_the_version_and_what_the_program_loads(string package, string architecture, string dependency)
+    {
+        string deb = await DebAsync(package, architecture);
+
+        ProcessResult fields = await Programs.RunAsync("dpkg-deb", ["--field", deb, "Package", "Version", "Architecture", "Depends", "Recommends"], Timeout);
+        ProcessResult contents = await Programs.RunAsync("dpkg-deb", ["--contents", deb], Timeout);
+
+        Assert.Contains($"Package: {package}\n", fields.Output, StringComparison.Ordinal);
+        Assert.Contains($"Version: {await ProjectVersionAsync()}\n", fields.Output, StringComparison.Ordinal);
+        Assert.Contains($"Architecture: {architecture}\n", fields.Output, StringComparison.Ordinal);
+        Assert.Contains(dependency, fields.Output, StringComparison.Ordinal);
+        if (package == "anon-client")
+        {
+            Assert.Contains("Recommends: libgpiod2 | libgpiod3", fields.Output, StringComparison.Ordinal);
+        }
+
+        string program = package == "anon-gateway" ? "anonGateway" : "anonclient";
+        foreach (string file in new[] { $"./usr/bin/{program}", $"./usr/lib/systemd/system/{package}.service", $"./usr/share/man/man1/{program}.1.gz", $"./usr/share/doc/{package}/copyright", $"./usr/share/doc/{package}/changelog.gz" })
+        {
+            Assert.Contains(file, contents.Output, StringComparison.Ordinal);
+        }
+    }
+
+    [SkippableFact]
+    public async Task The_arm64_packaged_programs_run_under_qemu_and_the_gateway_finds_its_libsodium()
+    {
+        Skip.If(string.IsNullOrEmpty(ArmDirectory), "ANON_ARM_DIR is not set: bash tests/run.sh unpacks the arm64 sysroot (tests/arm/prepare.sh) and sets it");
+        string root = _scratch.PathOf("root");
+        foreach (string package in Packages)
+        {
+            Assert.Equal(0, (await Programs.RunAsync("dpkg-deb", ["--extract", await DebAsync(package, "arm64"), root], Timeout)).ExitCode);
+        }
+
+        // Run through the link in /usr/bin, as a user would: the gateway finds libsodium beside its target.
+        string gatewayProgram = Emulated(Path.Combine(root, "usr", "bin", "anonGateway"));
+        string clientProgram = Emulated(Path.Combine(root, "usr", "bin", "anonclient"));
+        web.Server.Serve("LIGHTON_COMMAND.minisig", Expect.LightOnSignature);
+        await using GatewayProcess gateway = await GatewayProcess.StartProgramAsync(gatewayProgram, web.LightOn, _scratch.PathOf("g.log"), 0, "--page-key", Expect.LightOnSignatureKey);
+
+        ProcessResult client = await Programs.RunAsync(clientProgram, Expect.ClientArguments(gateway.Port, _scratch.PathOf("c.log"), _scratch.PathOf("out.txt")), Timeout);
+
+        Assert.True(client.ExitCode == 0, client.Error);
+        Assert.Equal(Expect.Fixture("LIGHTON_COMMAND"), File.ReadAllBytes(_scratch.PathOf("out.txt")));
+        Assert.Equal(0, (await gateway.StopAsync()).ExitCode);
+        Assert.Contains(", signed at 2026-", File.ReadAllText(_scratch.PathOf("g.log")), StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task Installed_with_dpkg_they_serve_a_signed_page_and_a_purge_leaves_nothing_behind()
+    {
+        Skip.IfNot(Environment.UserName == "root", "dpkg -i needs root (CI runs as root)");
+        string gatewayDeb = await DebAsync("anon-gateway", "amd64");
+        string clientDeb = await DebAsync("anon-client", "amd64");
+        await RunAsync("dpkg", "--purge", "anon-gateway", "anon-client"); // a run that stopped half-way
+        HashSet<string> before = await SystemFilesAsync();
+        try
+        {
+            ProcessResult install = await RunAsync("dpkg", "--install", gatewayDeb, clientDeb);
+            Assert.Contains("set the page to serve (ANON_URL) in /etc/anon/gateway.env", install.Output, StringComparison.Ordinal);
+
+            // The installed programs, by the names on PATH, do a real transfer of a signed page.
+            web.Server.Serve("LIGHTON_COMMAND.minisig", Expect.LightOnSignature);
+            await using (GatewayProcess gateway = await GatewayProcess.StartProgramAsync("/usr/bin/anonGateway", web.LightOn, _scratch.PathOf("g.log"), 0, "--page-key", Expect.LightOnSignatureKey))
+            {
+                ProcessResult client = await Programs.RunAsync("/usr/bin/anonclient", Expect.ClientArguments(gateway.Port, _scratch.PathOf("c.log"), _scratch.PathOf("out.txt")), Timeout);
+                Assert.True(client.ExitCode == 0, client.Error);
+                Assert.Equal(Expect.Fixture("LIGHTON_COMMAND"), File.ReadAllBytes(_scratch.PathOf("out.txt")));
+            }
+
+            foreach (string unit in new[] { "anon-gateway.service", "anon-gateway.socket", "anon-client.service" })
+            {
+                ProcessResult verify = await Programs.RunAsync("/usr/bin/systemd-analyze", ["verify", "--man=no", $"/usr/lib/systemd/system/{unit}"], Timeout);
+                Assert.True(verify.ExitCode == 0 && verify.Error.Trim().Length == 0, $"systemd-analyze verify {unit}: {verify.Error}{verify.Output}");
+            }
+
+            Assert.Equal("/etc/anon/gateway.env", (await RunAsync("dpkg-query", "--showformat=${Conffiles}", "--show", "anon-gateway")).Output.Trim().Split(' ')[0]);
+            Assert.Equal("anon-gateway adm 2750", (await RunAsync("stat", "--format=%U %G %a", "/var/log/anon-gateway")).Output.Trim());
+            Assert.Equal("anon-client adm 2750", (await RunAsync("stat", "--format=%U %G %a", "/var/log/anon-client")).Output.Trim());
+            Assert.True(File.Exists("/etc/systemd/system/multi-user.target.wants/anon-gateway.service"), "the gateway's service is not enabled");
+            Assert.False(File.Exists("/etc/systemd/system/sockets.target.wants/anon-gateway.socket"), "the socket unit is enabled without being asked for");
+            await AssertUnconfiguredGatewayIsSkippedAsync();
+        }
+        finally
+        {
+            await RunAsync("dpkg", "--purge", "anon-client", "anon-gateway");
+        }
+
+        // man-db's trigger may tag its own cache folders; nothing else may stay.
+        string[] left = [.. (await SystemFilesAsync()).Except(before).Where(path => !path.StartsWith("/var/cache/man/", StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
+        Assert.True(left.Length == 0, $"left behind after dpkg --purge: {string.Join(", ", left)}");
+    }
+
+    /// <summary>
+    /// The installed unit's ExecCondition, run as systemd would with the installed settings: with no
+    /// page it fails (the unit is skipped, not restarted) and says what to set; with one it passes.
+    /// </summary>
+    private async Task AssertUnconfiguredGatewayIsSkippedAsync()
+    {
+        string condition = File.ReadAllLines("/usr/lib/systemd/system/anon-gateway.service")
+            .Single(line => line.StartsWith("ExecCondition=/bin/sh -c '", StringComparison.Ordinal));
+        string script = condition["ExecCondition=/bin/sh -c '".Length..^1].Replace("$$", "$", StringComparison.Ordinal);
+        string settings = await File.ReadAllTextAsync("/etc/anon/gateway.env");
+
+        ProcessResult unset = await RunShellAsync($"set -a; . /etc/anon/gateway.env; {script}");
+        ProcessResult set = await RunShellAsync($"set -a; . /etc/anon/gateway.env; ANON_URL={web.LightOn}; {script}");
+
+        Assert.Contains("\nANON_URL=\n", settings, StringComparison.Ordinal);
+        Assert.Equal(1, unset.ExitCode);
+        Assert.Contains("no page to serve yet: set ANON_URL in /etc/anon/gateway.env", unset.Error, StringComparison.Ordinal);
+        Assert.Equal(0, set.ExitCode);
+    }
+
+    private static Task<ProcessResult> RunShellAsync(string script) => Programs.RunAsync("/bin/sh", ["-c", script], Timeout);
+
+    private async Task<ProcessResult> RunAsync(string program, params string[] arguments)
+    {
+        ProcessResult result = await Programs.RunAsync(program, arguments, Timeout);
+        output.WriteLine($"$ {program} {string.Join(' ', arguments)}: exit {result.ExitCode}\n{result.Output}{result.Error}");
+        return result;
+    }
+
+    /// <summary>A wrapper that runs an arm64 executable under QEMU with the sysroot of tests/arm/prepare.sh.</summary>
+    private string Emulated(string executable)
+    {
+        string wrapper = _scratch.PathOf(Path.GetFileName(executable) + ".sh");
+        File.WriteAllText(wrapper, $"""
+            #!/bin/sh
+            export QEMU_LD_PREFIX="{Path.Combine(ArmDirectory!, "sysroot")}" DOTNET_GCRegionRange=100000000
+            exec {Repository.Tool("qemu-aarch64-static", "qemu-user-static")} "{executable}" "$@"
+
+            """);
+        if (OperatingSystem.IsLinux())
+        {
+            File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        return wrapper;
+    }
+
+    /// <summary>Every path under the folders a package may touch (find(1): links listed, never followed), but for dpkg's own records.</summary>
+    private static async Task<HashSet<string>> SystemFilesAsync()
+    {
+        ProcessResult find = await Programs.RunAsync("find", ["/etc", "/usr", "/var", "/opt", "/srv", "-xdev"], Timeout);
+        return find.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Where(path => !path.StartsWith("/var/lib/dpkg/", StringComparison.Ordinal) && !path.StartsWith("/var/tmp/", StringComparison.Ordinal))
+            .ToHashSet(StringComparer.Ordinal);
+    }
+
+    public void Dispose() => _scratch.Dispose();
+}
