@@ -63,8 +63,8 @@ publish() {
 }
 
 # man PROGRAM NAME-LINE DEST: the man page from the program's own --help and --version, with the
-# sections help cannot give (deploy/debian/PROGRAM.h2m). The amd64 build writes it for every
-# architecture: the text is the same.
+# sections help cannot give (deploy/debian/PROGRAM.h2m). The build for this machine writes it for
+# every architecture (the text is the same), so an arm64 package built on amd64 publishes both.
 man_page() {
     mkdir -p "$(dirname "$3")"
     help2man --no-info --no-discard-stderr --section 1 --name "$2" --include "$here/$(basename "$1").h2m" "$1" \
@@ -79,7 +79,7 @@ docs() {
     gzip -9nc "$here/changelog" > "$doc/changelog.gz"
 }
 
-# finish PACKAGE ARCH TREE DEPENDS RECOMMENDS: control, conffiles, maintainer scripts, md5sums; then dpkg-deb.
+# finish PACKAGE ARCH TREE: control, conffiles, maintainer scripts, md5sums; then dpkg-deb.
 finish() {
     local package=$1 arch=$2 tree=$3
     install -d "$tree/DEBIAN"
