@@ -7,6 +7,7 @@
 #   systemd-analyze   systemd      deploy/'s units checked with `systemd-analyze verify` (no running systemd needed)
 #   minisign          minisign     signs pages and makes wrong keys for the gateway's --page-key
 #   help2man, lintian help2man, lintian   the Debian packages' man pages, and Debian's check of the packages
+#   adduser           adduser      what the packages' maintainer scripts call (dpkg -i installs no dependency)
 # and, through tests/arm/prepare.sh, QEMU and a cross toolchain for the linux-arm64 builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v minisign >/dev/null 2>&1 || missing+=(minisign)
 command -v help2man >/dev/null 2>&1 || missing+=(help2man)
 command -v lintian >/dev/null 2>&1 || missing+=(lintian)
+[ -x /usr/sbin/adduser ] || missing+=(adduser)
 # The status page's screenshot check needs text drawn: at least one font (chromium only recommends one).
 [ -n "$(fc-list 2>/dev/null)" ] || missing+=(fontconfig fonts-dejavu-core)
 
