@@ -8,6 +8,7 @@
 #   minisign          minisign     signs pages and makes wrong keys for the gateway's --page-key
 #   help2man, lintian help2man, lintian   the Debian packages' man pages, and Debian's check of the packages
 #   adduser           adduser      what the packages' maintainer scripts call (dpkg -i installs no dependency)
+#   logrotate         logrotate    rotates the installed gateway's log by the package's /etc/logrotate.d file
 # and, through tests/arm/prepare.sh, QEMU and a cross toolchain for the linux-arm64 builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,7 @@ command -v minisign >/dev/null 2>&1 || missing+=(minisign)
 command -v help2man >/dev/null 2>&1 || missing+=(help2man)
 command -v lintian >/dev/null 2>&1 || missing+=(lintian)
 [ -x /usr/sbin/adduser ] || missing+=(adduser)
+[ -x /usr/sbin/logrotate ] || missing+=(logrotate)
 # The status page's screenshot check needs text drawn: at least one font (chromium only recommends one).
 [ -n "$(fc-list 2>/dev/null)" ] || missing+=(fontconfig fonts-dejavu-core)
 

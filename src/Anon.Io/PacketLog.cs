@@ -15,13 +15,20 @@ namespace Anon.Io;
 /// idle gateway's last lines reach the file too; a one-shot client flushes from its own writes
 /// instead (<see cref="LogFlushing.OnWrite"/>): a timer starts a thread, which costs the client
 /// more start-up time than its whole transfer takes on the network.
+///
+/// A long-running program's log may be rotated (logrotate renames it, `nocreate`): each timed
+/// flush checks that the path still names a file and, once it does not, writes on into a new file
+/// there. So rotation needs no signal and no `copytruncate` (which a writer that tracks its own
+/// offset, as .NET's FileStream does, would fill with zeros up to that offset).
 /// </remarks>
 public sealed class PacketLog : IDisposable
 {
     public static readonly TimeSpan DefaultFlushInterval = TimeSpan.FromMilliseconds(200);
 
     private readonly Lock _lock = new();
-    private readonly Stream _stream;
+    private readonly string? _path;
+    private readonly int _bufferSize;
+    private Stream _stream;
     private readonly TimeProvider _time;
     private readonly ITimer? _flushTimer;
     private readonly TimeSpan _flushOnWriteInterval;
@@ -29,14 +36,16 @@ public sealed class PacketLog : IDisposable
     private bool _disposed;
     private bool _failed;
 
-    private PacketLog(Stream stream, TimeProvider time, TimeSpan flushInterval, LogFlushing flushing)
+    private PacketLog(Stream stream, string? path, int bufferSize, TimeProvider time, TimeSpan flushInterval, LogFlushing flushing)
     {
         _stream = stream;
+        _path = path;
+        _bufferSize = bufferSize;
         _time = time;
         _lastFlush = time.GetTimestamp();
         if (flushInterval > TimeSpan.Zero && flushing == LogFlushing.Timer)
         {
-            _flushTimer = time.CreateTimer(_ => Flush(), null, flushInterval, flushInterval);
+            _flushTimer = time.CreateTimer(_ => FlushAndFollowRotation(), null, flushInterval, flushInterval);
         }
         else if (flushInterval > TimeSpan.Zero)
         {
@@ -54,8 +63,7 @@ public sealed class PacketLog : IDisposable
         {
             // A one-shot client writes a few kilobytes in all; a gateway writes on and on.
             int bufferSize = flushing == LogFlushing.OnWrite ? 4096 : 64 * 1024;
-            var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, bufferSize);
-            return new PacketLog(stream, time ?? TimeProvider.System, flushInterval ?? DefaultFlushInterval, flushing);
+            return new PacketLog(OpenFile(path, bufferSize), path, bufferSize, time ?? TimeProvider.System, flushInterval ?? DefaultFlushInterval, flushing);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
@@ -96,6 +104,37 @@ public sealed class PacketLog : IDisposable
             FlushLocked();
         }
     }
+
+    /// <summary>
+    /// The timer's flush; then, if the log was renamed or deleted (rotated), a new file at its path.
+    /// Lines written meanwhile went to the old file, which a rotation's <c>delaycompress</c> leaves
+    /// uncompressed until the next one.
+    /// </summary>
+    private void FlushAndFollowRotation()
+    {
+        lock (_lock)
+        {
+            FlushLocked();
+            if (_disposed || _failed || _path is null || File.Exists(_path))
+            {
+                return;
+            }
+
+            try
+            {
+                Stream rotated = _stream;
+                _stream = OpenFile(_path, _bufferSize);
+                rotated.Dispose();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Fail(new IOException($"cannot reopen '{_path}' after it was rotated: {e.Message}", e));
+            }
+        }
+    }
+
+    private static FileStream OpenFile(string path, int bufferSize) =>
+        new(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, bufferSize);
 
     public void Dispose()
     {

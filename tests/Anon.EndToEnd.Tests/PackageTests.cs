@@ -7,7 +7,7 @@ namespace Anon.EndToEnd.Tests;
 /// The Debian packages of deploy/debian/build.sh: lintian finds no error, each control file names
 /// its architecture, version and run-time dependencies, the arm64 programs run from their package
 /// under QEMU, and the amd64 packages install with dpkg, serve a signed page, carry units systemd
-/// accepts, and purge without a trace. `bash tests/run.sh` builds the packages and passes their
+/// accepts, rotate the gateway's log with their logrotate file, and purge without a trace. `bash tests/run.sh` builds the packages and passes their
 /// folder as ANON_DEB_DIR. Alone: `bash tests/run.sh --filter PackageTests`.
 /// </summary>
 public sealed class PackageTests(WebFixture web, ITestOutputHelper output) : IClassFixture<WebFixture>, IDisposable
@@ -115,14 +115,27 @@ public sealed class PackageTests(WebFixture web, ITestOutputHelper output) : ICl
             ProcessResult install = await RunAsync("dpkg", "--install", gatewayDeb, clientDeb);
             Assert.Contains("set the page to serve (ANON_URL) in /etc/anon/gateway.env", install.Output, StringComparison.Ordinal);
 
-            // The installed programs, by the names on PATH, do a real transfer of a signed page.
+            // The installed programs, by the names on PATH, do a real transfer of a signed page; the
+            // package's logrotate file then rotates the gateway's log under it, and the next
+            // transfer's lines are in a new log at the same path.
+            const string GatewayLog = "/var/log/anon-gateway/gateway.log";
             web.Server.Serve("LIGHTON_COMMAND.minisig", Expect.LightOnSignature);
-            await using (GatewayProcess gateway = await GatewayProcess.StartProgramAsync("/usr/bin/anonGateway", web.LightOn, _scratch.PathOf("g.log"), 0, "--page-key", Expect.LightOnSignatureKey))
+            await using (GatewayProcess gateway = await GatewayProcess.StartProgramAsync("/usr/bin/anonGateway", web.LightOn, GatewayLog, 0, "--page-key", Expect.LightOnSignatureKey))
             {
-                ProcessResult client = await Programs.RunAsync("/usr/bin/anonclient", Expect.ClientArguments(gateway.Port, _scratch.PathOf("c.log"), _scratch.PathOf("out.txt")), Timeout);
-                Assert.True(client.ExitCode == 0, client.Error);
-                Assert.Equal(Expect.Fixture("LIGHTON_COMMAND"), File.ReadAllBytes(_scratch.PathOf("out.txt")));
+                await AssertInstalledClientFetchesAsync(gateway.Port);
+                await WaitUntilAsync(() => File.ReadAllText(GatewayLog).Contains(" SYN", StringComparison.Ordinal)); // its next timed flush (0.2 s)
+                ProcessResult dryRun = await RunAsync("logrotate", "--debug", "/etc/logrotate.d/anon-gateway");
+                ProcessResult rotation = await RunAsync("logrotate", "--force", "--state", _scratch.PathOf("logrotate.state"), "/etc/logrotate.d/anon-gateway");
+                Assert.True(dryRun.ExitCode == 0 && !dryRun.Error.Contains("error", StringComparison.OrdinalIgnoreCase), $"logrotate --debug: {dryRun.Error}");
+                Assert.True(rotation.ExitCode == 0, $"logrotate: {rotation.Error}");
+                await WaitUntilAsync(() => File.Exists(GatewayLog)); // the gateway's next timed flush opens the new log
+                await AssertInstalledClientFetchesAsync(gateway.Port);
+                Assert.Equal(0, (await gateway.StopAsync()).ExitCode);
             }
+
+            Assert.Contains(" SYN", File.ReadAllText(GatewayLog + ".1"), StringComparison.Ordinal);
+            Assert.Contains(" SYN", File.ReadAllText(GatewayLog), StringComparison.Ordinal);
+            Assert.Contains("stopping", File.ReadAllText(GatewayLog), StringComparison.Ordinal);
 
             foreach (string unit in new[] { "anon-gateway.service", "anon-gateway.socket", "anon-client.service" })
             {
@@ -130,7 +143,9 @@ public sealed class PackageTests(WebFixture web, ITestOutputHelper output) : ICl
                 Assert.True(verify.ExitCode == 0 && verify.Error.Trim().Length == 0, $"systemd-analyze verify {unit}: {verify.Error}{verify.Output}");
             }
 
-            Assert.Equal("/etc/anon/gateway.env", (await RunAsync("dpkg-query", "--showformat=${Conffiles}", "--show", "anon-gateway")).Output.Trim().Split(' ')[0]);
+            string conffiles = (await RunAsync("dpkg-query", "--showformat=${Conffiles}", "--show", "anon-gateway")).Output;
+            Assert.Contains(" /etc/anon/gateway.env ", conffiles, StringComparison.Ordinal);
+            Assert.Contains(" /etc/logrotate.d/anon-gateway ", conffiles, StringComparison.Ordinal);
             Assert.Equal("anon-gateway adm 2750", (await RunAsync("stat", "--format=%U %G %a", "/var/log/anon-gateway")).Output.Trim());
             Assert.Equal("anon-client adm 2750", (await RunAsync("stat", "--format=%U %G %a", "/var/log/anon-client")).Output.Trim());
             Assert.True(File.Exists("/etc/systemd/system/multi-user.target.wants/anon-gateway.service"), "the gateway's service is not enabled");
@@ -145,6 +160,24 @@ public sealed class PackageTests(WebFixture web, ITestOutputHelper output) : ICl
         // man-db's trigger may tag its own cache folders; nothing else may stay.
         string[] left = [.. (await SystemFilesAsync()).Except(before).Where(path => !path.StartsWith("/var/cache/man/", StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
         Assert.True(left.Length == 0, $"left behind after dpkg --purge: {string.Join(", ", left)}");
+    }
+
+    /// <summary>Waits up to 2 s, then fails: for what a gateway's timed flush (every 0.2 s) brings about.</summary>
+    private static async Task WaitUntilAsync(Func<bool> condition, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(condition))] string what = "")
+    {
+        for (int wait = 0; wait < 40 && !condition(); wait++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(condition(), $"not within 2 s: {what}");
+    }
+
+    private async Task AssertInstalledClientFetchesAsync(int port)
+    {
+        ProcessResult client = await Programs.RunAsync("/usr/bin/anonclient", Expect.ClientArguments(port, _scratch.PathOf("c.log"), _scratch.PathOf("out.txt")), Timeout);
+        Assert.True(client.ExitCode == 0, client.Error);
+        Assert.Equal(Expect.Fixture("LIGHTON_COMMAND"), File.ReadAllBytes(_scratch.PathOf("out.txt")));
     }
 
     /// <summary>

@@ -53,6 +53,30 @@ public sealed class PacketLogTests : IDisposable
     }
 
     [Fact]
+    public void A_rotated_log_is_followed_by_a_new_file_at_its_path_within_one_flush_interval()
+    {
+        string rotated = _path + ".1";
+        try
+        {
+            using PacketLog log = PacketLog.Open(_path, _time, TimeSpan.FromMilliseconds(200));
+            log.Event("before");
+            _time.Advance(TimeSpan.FromMilliseconds(200));
+            File.Move(_path, rotated); // logrotate with nocreate
+            log.Event("during");       // still into the renamed file: the next flush writes it there
+            _time.Advance(TimeSpan.FromMilliseconds(200));
+            log.Event("after");
+            _time.Advance(TimeSpan.FromMilliseconds(200));
+
+            Assert.Equal(["2026-11-24T21:09:19.123Z before", "2026-11-24T21:09:19.323Z during"], ReadShared(rotated));
+            Assert.Equal(["2026-11-24T21:09:19.523Z after"], ReadShared());
+        }
+        finally
+        {
+            File.Delete(rotated);
+        }
+    }
+
+    [Fact]
     public void Appends_to_an_existing_log()
     {
         File.WriteAllText(_path, "earlier line\n");
@@ -110,9 +134,9 @@ public sealed class PacketLogTests : IDisposable
 
     public void Dispose() => File.Delete(_path);
 
-    private string[] ReadShared()
+    private string[] ReadShared(string? path = null)
     {
-        using var stream = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var stream = new FileStream(path ?? _path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
     }
