@@ -96,6 +96,23 @@ finish() {
     echo "$out/${package}_${version}_${arch}.deb"
 }
 
+# package PACKAGE PROGRAM SETTINGS NAME-LINE: what both packages hold beside their program (already
+# in $tree): the units of deploy/ named after the package, its settings as /etc/anon/SETTINGS, its
+# logrotate file and lintian overrides, the man page, the docs; then the package itself for $arch.
+package() {
+    local package=$1 program=$2 settings=$3
+    install -d "$tree/usr/lib/systemd/system"
+    for unit in "$root/deploy/$package.service" "$root/deploy/$package.socket"; do
+        if [ -e "$unit" ]; then install -m 644 "$unit" "$tree/usr/lib/systemd/system/"; fi
+    done
+    install -D -m 644 "$root/deploy/$settings" "$tree/etc/anon/$settings"
+    install -D -m 644 "$here/$package.logrotate" "$tree/etc/logrotate.d/$package"
+    install -D -m 644 "$here/$package.lintian-overrides" "$tree/usr/share/lintian/overrides/$package"
+    man_page "$host_bin/$program" "$4" "$tree/usr/share/man/man1/$program.1.gz"
+    docs "$package" "$tree"
+    finish "$package" "$arch" "$tree"
+}
+
 host=$(dpkg --print-architecture)
 publish "$host"
 host_bin=${published[$host]}
@@ -108,28 +125,15 @@ for arch in "${arches[@]}"; do
     # anon-gateway: the program lives in /usr/lib/anon-gateway beside the libsodium it loads (NSec
     # needs 1.0.22 or later; Debian's libsodium23 is older), /usr/bin holds a link to it.
     tree="$stage/anon-gateway"
-    install -d "$tree/usr/bin" "$tree/usr/lib/anon-gateway" "$tree/usr/lib/systemd/system" "$tree/etc/anon"
+    install -d "$tree/usr/bin" "$tree/usr/lib/anon-gateway"
     install -m 755 "$bin/anonGateway" "$tree/usr/lib/anon-gateway/anonGateway"
     install -m 644 "$bin/libsodium.so" "$tree/usr/lib/anon-gateway/libsodium.so"
     ln -s ../lib/anon-gateway/anonGateway "$tree/usr/bin/anonGateway"
-    install -m 644 "$root/deploy/anon-gateway.service" "$root/deploy/anon-gateway.socket" "$tree/usr/lib/systemd/system/"
-    install -m 644 "$root/deploy/gateway.env" "$tree/etc/anon/gateway.env"
-    install -D -m 644 "$here/anon-gateway.logrotate" "$tree/etc/logrotate.d/anon-gateway"
-    install -D -m 644 "$here/anon-gateway.lintian-overrides" "$tree/usr/share/lintian/overrides/anon-gateway"
-    man_page "$host_bin/anonGateway" "serves a command page to the devices of a local network over UDP" "$tree/usr/share/man/man1/anonGateway.1.gz"
-    docs anon-gateway "$tree"
-    finish anon-gateway "$arch" "$tree"
+    package anon-gateway anonGateway gateway.env "serves a command page to the devices of a local network over UDP"
 
     tree="$stage/anon-client"
-    install -d "$tree/usr/bin" "$tree/usr/lib/systemd/system" "$tree/etc/anon"
-    install -m 755 "$bin/anonclient" "$tree/usr/bin/anonclient"
-    install -m 644 "$root/deploy/anon-client.service" "$tree/usr/lib/systemd/system/"
-    install -m 644 "$root/deploy/client.env" "$tree/etc/anon/client.env"
-    install -D -m 644 "$here/anon-client.logrotate" "$tree/etc/logrotate.d/anon-client"
-    install -D -m 644 "$here/anon-client.lintian-overrides" "$tree/usr/share/lintian/overrides/anon-client"
-    man_page "$host_bin/anonclient" "fetches the command page from the gateway and switches the LED" "$tree/usr/share/man/man1/anonclient.1.gz"
-    docs anon-client "$tree"
-    finish anon-client "$arch" "$tree"
+    install -D -m 755 "$bin/anonclient" "$tree/usr/bin/anonclient"
+    package anon-client anonclient client.env "fetches the command page from the gateway and switches the LED"
 
     rm -rf "$stage"
     trap - EXIT

@@ -86,6 +86,29 @@ public sealed class CacheTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("longer than --max-stale 0 s allows", result.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_cache_that_cannot_be_written_is_a_warning_and_the_page_is_served_all_the_same()
+    {
+        await File.WriteAllTextAsync(_scratch.PathOf("a-file"), "not a directory");
+        await using PageServer upstream = await PageServer.StartAsync();
+        upstream.ServeDirectory(Programs.FixturesDirectory);
+
+        ProcessResult stopped;
+        await using (GatewayProcess gateway = await GatewayProcess.StartAsync(
+            new Uri(upstream.BaseAddress, "LIGHTON_COMMAND"), _scratch.PathOf("g.log"), "--cache-dir", _scratch.PathOf("a-file/cache")))
+        {
+            ProcessResult client = await Programs.RunClientAsync(Expect.ClientArguments(gateway.Port, _scratch.PathOf("c.log"), _scratch.PathOf("out")));
+            Assert.Equal(0, client.ExitCode);
+            stopped = await gateway.StopAsync();
+        }
+
+        Assert.Equal(0, stopped.ExitCode);
+        Assert.Equal(Expect.Fixture("LIGHTON_COMMAND"), File.ReadAllBytes(_scratch.PathOf("out")));
+        Assert.Contains("anonGateway: warning: ", stopped.Error, StringComparison.Ordinal);
+        Assert.Contains("; the page is served all the same", stopped.Error, StringComparison.Ordinal);
+        Assert.Contains("warning: ", File.ReadAllText(_scratch.PathOf("g.log")), StringComparison.Ordinal);
+    }
+
     public void Dispose() => _scratch.Dispose();
 
     /// <summary>A gateway with the cache serves once while upstream is up and stops; then upstream goes away. Returns the page's URL and upstream's port.</summary>

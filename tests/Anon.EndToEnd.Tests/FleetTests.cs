@@ -18,6 +18,58 @@ public sealed partial class FleetTests(WebFixture web, ITestOutputHelper output)
     [Fact]
     public async Task A_hundred_clients_through_nginx_all_get_the_page_before_and_after_one_of_three_gateways_stops_between_waves()
     {
+        await WithFleetAsync(async (gateways, port) =>
+        {
+            TimeSpan first = await RunWaveAsync(port, "a");
+            DateTime stopped = DateTime.UtcNow;
+            Assert.Equal(0, (await gateways[1].StopAsync()).ExitCode);
+            TimeSpan second = await RunWaveAsync(port, "b");
+
+            foreach (GatewayProcess gateway in gateways)
+            {
+                await gateway.StopAsync();
+            }
+
+            // Read once every gateway has exited and so written its whole log.
+            int[] servedBeforeTheStop = gateways.Select((_, i) => CompletedTransfers(i).Count(at => at < stopped)).ToArray();
+            int[] served = gateways.Select((_, i) => CompletedTransfers(i).Length).ToArray();
+            output.WriteLine($"wave of {ClientsPerWave} over 3 gateways: {first.TotalSeconds:F2} s; over 2, one stopped: {second.TotalSeconds:F2} s");
+            output.WriteLine($"transfers per gateway before the stop: {string.Join(", ", servedBeforeTheStop)}; at the end: {string.Join(", ", served)}");
+            Assert.All(servedBeforeTheStop, count => Assert.True(count > 0, "nginx sent no client to one of the gateways"));
+            Assert.Equal(ClientsPerWave, servedBeforeTheStop.Sum());
+            Assert.Equal(servedBeforeTheStop[1], served[1]);
+            Assert.Equal(2 * ClientsPerWave, served.Sum());
+        });
+    }
+
+    [Fact]
+    public async Task A_gateway_stopped_in_the_middle_of_a_wave_fails_none_of_the_clients_it_held()
+    {
+        await WithFleetAsync(async (gateways, port) =>
+        {
+            // The stop comes once the gateway holds clients of the wave: they finish (the drain),
+            // and those whose SYN comes after it are served by the other two.
+            Task<TimeSpan> wave = RunWaveAsync(port, "m");
+            for (int attempt = 0; attempt < 200 && !File.ReadAllText(GatewayLog(1)).Contains(" opened", StringComparison.Ordinal); attempt++)
+            {
+                await Task.Delay(25);
+            }
+
+            Assert.False(wave.IsCompleted, "the wave ended before the gateway held any of its clients");
+            ProcessResult stopped = await gateways[1].StopAsync();
+            TimeSpan took = await wave; // asserts every client's exit code, output and file
+            Assert.Equal(0, stopped.ExitCode);
+            string drained = File.ReadAllLines(GatewayLog(1)).Single(line => line.Contains("drained in", StringComparison.Ordinal));
+            output.WriteLine($"wave of {ClientsPerWave} with a gateway stopped in it: {took.TotalSeconds:F2} s; {drained}");
+            Assert.EndsWith(" 0 cut at the drain timeout", drained, StringComparison.Ordinal);
+        });
+    }
+
+    public void Dispose() => _scratch.Dispose();
+
+    /// <summary>Three gateways behind nginx for <paramref name="test"/>, given the gateways and nginx's port; all stopped after it.</summary>
+    private async Task WithFleetAsync(Func<GatewayProcess[], int, Task> test)
+    {
         string nginx = Repository.Tool("nginx", "nginx");
         var gateways = new GatewayProcess[3];
         try
@@ -32,25 +84,7 @@ public sealed partial class FleetTests(WebFixture web, ITestOutputHelper output)
             using Process proxy = await StartNginxAsync(nginx, port, gateways.Select(gateway => gateway.Port).ToArray());
             try
             {
-                TimeSpan first = await RunWaveAsync(port, "a");
-                DateTime stopped = DateTime.UtcNow;
-                Assert.Equal(0, (await gateways[1].StopAsync()).ExitCode);
-                TimeSpan second = await RunWaveAsync(port, "b");
-
-                foreach (GatewayProcess gateway in gateways)
-                {
-                    await gateway.StopAsync();
-                }
-
-                // Read once every gateway has exited and so written its whole log.
-                int[] servedBeforeTheStop = gateways.Select((_, i) => CompletedTransfers(i).Count(at => at < stopped)).ToArray();
-                int[] served = gateways.Select((_, i) => CompletedTransfers(i).Length).ToArray();
-                output.WriteLine($"wave of {ClientsPerWave} over 3 gateways: {first.TotalSeconds:F2} s; over 2, one stopped: {second.TotalSeconds:F2} s");
-                output.WriteLine($"transfers per gateway before the stop: {string.Join(", ", servedBeforeTheStop)}; at the end: {string.Join(", ", served)}");
-                Assert.All(servedBeforeTheStop, count => Assert.True(count > 0, "nginx sent no client to one of the gateways"));
-                Assert.Equal(ClientsPerWave, servedBeforeTheStop.Sum());
-                Assert.Equal(servedBeforeTheStop[1], served[1]);
-                Assert.Equal(2 * ClientsPerWave, served.Sum());
+                await test(gateways, port);
             }
             finally
             {
@@ -69,58 +103,6 @@ public sealed partial class FleetTests(WebFixture web, ITestOutputHelper output)
             }
         }
     }
-
-    [Fact]
-    public async Task A_gateway_stopped_in_the_middle_of_a_wave_fails_none_of_the_clients_it_held()
-    {
-        string nginx = Repository.Tool("nginx", "nginx");
-        var gateways = new GatewayProcess[3];
-        try
-        {
-            for (int i = 0; i < gateways.Length; i++)
-            {
-                gateways[i] = await GatewayProcess.StartAsync(web.LightOn, GatewayLog(i), Expect.FreeUdpPort(), "--max-connection-rate", "0");
-            }
-
-            int port = Expect.FreeUdpPort();
-            using Process proxy = await StartNginxAsync(nginx, port, gateways.Select(gateway => gateway.Port).ToArray());
-            try
-            {
-                // The stop comes once the gateway holds clients of the wave: they finish (the drain),
-                // and those whose SYN comes after it are served by the other two.
-                Task<TimeSpan> wave = RunWaveAsync(port, "m");
-                for (int attempt = 0; attempt < 200 && !File.ReadAllText(GatewayLog(1)).Contains(" opened", StringComparison.Ordinal); attempt++)
-                {
-                    await Task.Delay(25);
-                }
-
-                Assert.False(wave.IsCompleted, "the wave ended before the gateway held any of its clients");
-                ProcessResult stopped = await gateways[1].StopAsync();
-                TimeSpan took = await wave; // asserts every client's exit code, output and file
-                Assert.Equal(0, stopped.ExitCode);
-                string drained = File.ReadAllLines(GatewayLog(1)).Single(line => line.Contains("drained in", StringComparison.Ordinal));
-                output.WriteLine($"wave of {ClientsPerWave} with a gateway stopped in it: {took.TotalSeconds:F2} s; {drained}");
-                Assert.EndsWith(" 0 cut at the drain timeout", drained, StringComparison.Ordinal);
-            }
-            finally
-            {
-                Programs.Terminate(proxy);
-                await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-            }
-        }
-        finally
-        {
-            foreach (GatewayProcess? gateway in gateways)
-            {
-                if (gateway is not null)
-                {
-                    await gateway.DisposeAsync();
-                }
-            }
-        }
-    }
-
-    public void Dispose() => _scratch.Dispose();
 
     /// <summary>Runs <see cref="ClientsPerWave"/> clients at once; each must write the page and switch the LED.</summary>
     private async Task<TimeSpan> RunWaveAsync(int port, string wave)

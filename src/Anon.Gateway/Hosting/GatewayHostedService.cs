@@ -161,15 +161,10 @@ public sealed class GatewayHostedService(GatewaySettings settings, PacketLog log
         try
         {
             PageVersion page = await source.DownloadAsync(lastAccepted: cached?.Page, cancellationToken).ConfigureAwait(false);
-            log.Event($"downloaded {page.Content.Length} bytes: {PageRefresher.Describe(page.Content)}{(page.SignedAt is { } signedAt ? $", signed at {signedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC" : "")}");
-            try
+            log.Event($"downloaded {page.Content.Length} bytes: {PageRefresher.Describe(page.Content)}{(page.SignedAt is { } signedAt ? $", signed at {UtcTime.Of(signedAt)}" : "")}");
+            if (cache?.SaveOrWarn(settings.Url, page, DateTimeOffset.UtcNow, log) is { } warning)
             {
-                cache?.Save(settings.Url, page, DateTimeOffset.UtcNow);
-            }
-            catch (FileWriteException e)
-            {
-                log.Event($"warning: {e.Message}; the page is served all the same");
-                Console.Error.WriteLine($"anonGateway: warning: {e.Message}");
+                Console.Error.WriteLine($"anonGateway: {warning}");
             }
 
             return (page, null, null);
@@ -188,7 +183,7 @@ public sealed class GatewayHostedService(GatewaySettings settings, PacketLog log
                     $"{e.Message}; the cached copy was fetched {Ago(age)} ago, longer than --max-stale {settings.MaxStale.TotalSeconds:0} s allows", e);
             }
 
-            string serving = $"upstream failed ({e.Message}): serving the copy kept in {cache.FilePath}, fetched {cached.FetchedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC ({Ago(age)} ago), and trying upstream again";
+            string serving = $"upstream failed ({e.Message}): serving the copy kept in {cache.FilePath}, fetched {UtcTime.Of(cached.FetchedAt)} ({Ago(age)} ago), and trying upstream again";
             log.Event(serving);
             Console.Error.WriteLine($"anonGateway: {serving}");
             return (cached.Page, cached, e.Message);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using Anon.Gateway.Page;
 
 namespace Anon.Gateway.Observability;
 
@@ -43,8 +44,8 @@ public static class StatusFormats
             <p class="command" id="command">{{E(page.Command)}}</p>
             <table>
             <tr><th>page</th><td><a href="{{E(page.Url)}}">{{E(page.Url)}}</a>, <span id="page-bytes">{{page.Bytes}}</span> bytes</td></tr>
-            <tr><th>fetched</th><td id="fetched-at">{{Time(page.FetchedAt)}}</td></tr>
-            <tr><th>last confirmed</th><td id="checked-at">{{Time(page.CheckedAt)}}</td></tr>
+            <tr><th>fetched</th><td id="fetched-at">{{UtcTime.Of(page.FetchedAt)}}</td></tr>
+            <tr><th>last confirmed</th><td id="checked-at">{{UtcTime.Of(page.CheckedAt)}}</td></tr>
             """);
         if (page.FromCache)
         {
@@ -85,7 +86,7 @@ public static class StatusFormats
 
         Append(html, $"""
             </table>
-            <p class="muted">As of {Time(traffic.At)}; {(refreshSeconds > 0 ? $"this page reloads every {refreshSeconds} s" : "this page does not reload itself")}. Also as <a href="/status.json">JSON</a> and <a href="/metrics">Prometheus metrics</a>. Started {Time(status.StartedAt)}.</p>
+            <p class="muted">As of {UtcTime.Of(traffic.At)}; {(refreshSeconds > 0 ? $"this page reloads every {refreshSeconds} s" : "this page does not reload itself")}. Also as <a href="/status.json">JSON</a> and <a href="/metrics">Prometheus metrics</a>. Started {UtcTime.Of(status.StartedAt)}.</p>
             </body>
             </html>
             """);
@@ -130,8 +131,6 @@ public static class StatusFormats
         Math.Abs(value) < 1e15 ? ((decimal)value).ToString(CultureInfo.InvariantCulture) : value.ToString("R", CultureInfo.InvariantCulture);
 
     private static string E(string text) => WebUtility.HtmlEncode(text);
-
-    private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
 
     private static string Milliseconds(double? milliseconds) =>
         milliseconds is double ms ? ms.ToString("0.000", CultureInfo.InvariantCulture) + " ms" : "—";

@@ -39,6 +39,27 @@ public sealed class PageCache
     /// <summary>The file the copy lives in.</summary>
     public string FilePath { get; }
 
+    /// <summary>
+    /// <see cref="Save"/>, or the log's warning line when the copy cannot be written: the cache helps
+    /// a later start, it is no condition for serving the page now.
+    /// </summary>
+    /// <returns>The warning logged; null when the copy was kept.</returns>
+    public string? SaveOrWarn(Uri url, PageVersion page, DateTimeOffset fetchedAt, PacketLog log)
+    {
+        ArgumentNullException.ThrowIfNull(log);
+        try
+        {
+            Save(url, page, fetchedAt);
+            return null;
+        }
+        catch (FileWriteException e)
+        {
+            string warning = $"warning: {e.Message}; the page is served all the same";
+            log.Event(warning);
+            return warning;
+        }
+    }
+
     /// <summary>Keeps <paramref name="page"/> as the last good copy of <paramref name="url"/>.</summary>
     /// <exception cref="FileWriteException">The directory cannot be written.</exception>
     public void Save(Uri url, PageVersion page, DateTimeOffset fetchedAt)

@@ -96,20 +96,8 @@ internal sealed class PageRefresher(
     /// <summary>Keeps the page as the last good copy; a cache that cannot be written is said, not fatal: the page is served all the same.</summary>
     private void Save(PageVersion page)
     {
-        if (cache is null)
-        {
-            return;
-        }
-
-        try
-        {
-            _savedAt = time.GetUtcNow();
-            cache.Save(source.Url, page, _savedAt);
-        }
-        catch (FileWriteException e)
-        {
-            log.Event($"warning: {e.Message}; the page is served all the same");
-        }
+        _savedAt = time.GetUtcNow();
+        cache?.SaveOrWarn(source.Url, page, _savedAt, log);
     }
 
     /// <summary>The command a page holds, in words for the log.</summary>

@@ -101,17 +101,15 @@ internal sealed class PageSource(PageDownloader downloader, Uri url, PageSigning
         if (lastAccepted?.SignedAt is { } last && signed.SignedAt < last)
         {
             throw new PageRefusedException(
-                $"refused the page of {url}: it was signed at {Time(signed.SignedAt)}, before the page accepted last (signed at {Time(last)}): a rollback or a replay");
+                $"refused the page of {url}: it was signed at {UtcTime.Of(signed.SignedAt)}, before the page accepted last (signed at {UtcTime.Of(last)}): a rollback or a replay");
         }
 
         if (signing.MaxPageAge is { } maximum && time.GetUtcNow() - signed.SignedAt > maximum)
         {
             throw new PageRefusedException(
-                $"refused the page of {url}: it was signed at {Time(signed.SignedAt)}, longer ago than --max-page-age {maximum.TotalSeconds:0} s allows");
+                $"refused the page of {url}: it was signed at {UtcTime.Of(signed.SignedAt)}, longer ago than --max-page-age {maximum.TotalSeconds:0} s allows");
         }
 
         return page with { Signature = signature, SignedAt = signed.SignedAt };
     }
-
-    private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -1,0 +1,9 @@
+using System.Globalization;
+
+namespace Anon.Gateway.Page;
+
+/// <summary>A moment as the gateway says it to people (log, stderr, status page): "2026-12-01 16:51:39 UTC".</summary>
+internal static class UtcTime
+{
+    public static string Of(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
+}
