@@ -41,6 +41,7 @@ public sealed class SignatureTests(ITestOutputHelper output) : IAsyncLifetime, I
         await using (gateway)
         {
             await AssertServesAsync(gateway, _page);
+            Assert.Equal(0, (await gateway.StopAsync()).ExitCode); // its log is then whole: a kill loses what is not yet written out
         }
 
         Assert.Contains(", signed at ", File.ReadAllText(_scratch.PathOf("g.log")), StringComparison.Ordinal);
