@@ -37,54 +37,98 @@ public sealed class LadderDiagram
     }
 
     /// <summary>The diagram of one side's log: its packet lines, in order; other lines are skipped.</summary>
-    public static LadderDiagram FromLog(IEnumerable<string> lines, LadderSide loggedBy)
-    {
-        List<LadderArrow> arrows = [.. PacketLines(lines).Select(line =>
-            new LadderArrow(line.Direction == PacketDirection.Send ? loggedBy : Other(loggedBy), line.Header))];
-        return new LadderDiagram(Annotate(arrows, arrow => arrow.From == loggedBy, arrow => arrow.To == loggedBy));
-    }
+    public static LadderDiagram FromLog(IEnumerable<string> lines, LadderSide loggedBy) => OneSided(PacketLines(lines), loggedBy);
 
     /// <summary>
     /// The transfers of one side's log, a diagram each, in the order they began: a client's log holds
     /// one per fetch (in watch mode, or appended to across runs), a gateway's log one per connection,
-    /// and those may overlap. A line is placed by the client's number it carries (the sequence number
-    /// of a datagram to the gateway, the acknowledgment of one from it), which stays near that
-    /// client's ISN; lines of a connection whose SYN the log does not hold form a transfer of their own.
+    /// and those may overlap.
     /// </summary>
-    public static IReadOnlyList<LadderDiagram> TransfersFromLog(IEnumerable<string> lines, LadderSide loggedBy)
+    public static IReadOnlyList<LadderDiagram> TransfersFromLog(IEnumerable<string> lines, LadderSide loggedBy) =>
+        [.. SplitByConnection(PacketLines(lines), loggedBy).Select(transfer => OneSided(transfer.Lines, loggedBy))];
+
+    /// <summary>
+    /// The transfers of a client's log, each merged with the same connection's lines in the
+    /// gateway's log (see <see cref="FromLogs"/>). A transfer the gateway log does not hold (it is
+    /// another gateway's, or the client's log lacks that connection's SYN) is drawn from the client's
+    /// log alone, claiming no loss.
+    /// </summary>
+    public static IReadOnlyList<LadderDiagram> TransfersFromLogs(IEnumerable<string> clientLog, IEnumerable<string> gatewayLog)
     {
-        var transfers = new List<(SequenceNumber? ClientIsn, List<LadderArrow> Arrows)>();
-        foreach ((PacketDirection direction, SegmentHeader header) in PacketLines(lines))
+        List<Connection> gatewayConnections = SplitByConnection(PacketLines(gatewayLog), LadderSide.Gateway);
+        var diagrams = new List<LadderDiagram>();
+        foreach (Connection transfer in SplitByConnection(PacketLines(clientLog), LadderSide.Client))
         {
-            var arrow = new LadderArrow(direction == PacketDirection.Send ? loggedBy : Other(loggedBy), header);
-            bool fromClient = arrow.From == LadderSide.Client;
-            SequenceNumber clientNumber = fromClient ? header.Sequence : header.Acknowledgment;
-            bool isClientSyn = fromClient && header.IsSyn && !header.IsAck;
+            // A client started with a fixed --initial-seq opens every connection with one ISN: the
+            // k-th of them in the client's log is the k-th in the gateway's.
+            int match = transfer.ClientIsn is null ? -1 : gatewayConnections.FindIndex(other => other.ClientIsn == transfer.ClientIsn);
+            if (match < 0)
+            {
+                diagrams.Add(OneSided(transfer.Lines, LadderSide.Client));
+                continue;
+            }
+
+            diagrams.Add(Merged(transfer.Lines, gatewayConnections[match].Lines));
+            gatewayConnections.RemoveAt(match);
+        }
+
+        return diagrams;
+    }
+
+    /// <summary>
+    /// The diagram of both logs of one transfer, merged: each datagram one side sent is matched with
+    /// the other side's receipt of it, and one never received is marked lost. The gateway log may
+    /// hold other clients' connections too: only the lines of the client log's connection are used.
+    /// </summary>
+    public static LadderDiagram FromLogs(IEnumerable<string> clientLog, IEnumerable<string> gatewayLog)
+    {
+        List<PacketLine> client = [.. PacketLines(clientLog)];
+        int syn = client.FindIndex(line => line.Direction == PacketDirection.Send && line.Header.IsSyn && !line.Header.IsAck);
+        SequenceNumber? isn = syn < 0 ? null : client[syn].Header.Sequence;
+        return Merged(client, [.. PacketLines(gatewayLog).Where(line => isn is null || BelongsTo(line.Direction, line.Header, isn.Value))]);
+    }
+
+    /// <summary>
+    /// One side's packet lines split by connection, in the order the connections began. A line is
+    /// placed by the client's number it carries (the sequence number of a datagram to the gateway,
+    /// the acknowledgment of one from it), which stays near that client's ISN; a client's SYN opens a
+    /// connection unless it repeats the SYN of one still open; lines of a connection whose SYN the
+    /// log does not hold form a connection of their own, with no ISN.
+    /// </summary>
+    private static List<Connection> SplitByConnection(IEnumerable<PacketLine> lines, LadderSide loggedBy)
+    {
+        var connections = new List<Connection>();
+        foreach (PacketLine line in lines)
+        {
+            bool fromClient = (line.Direction == PacketDirection.Send) == (loggedBy == LadderSide.Client);
+            SequenceNumber clientNumber = fromClient ? line.Header.Sequence : line.Header.Acknowledgment;
+            bool isClientSyn = fromClient && line.Header.IsSyn && !line.Header.IsAck;
             int index = isClientSyn
-                ? transfers.FindLastIndex(transfer => transfer.ClientIsn == clientNumber) // a retransmitted SYN
-                : Nearest(transfers.Select(transfer => transfer.ClientIsn), clientNumber);
+                ? connections.FindLastIndex(connection => connection.ClientIsn == clientNumber && !connection.ClientClosed) // a retransmitted SYN
+                : Nearest(connections.Select(connection => connection.ClientIsn), clientNumber);
             if (index < 0 && isClientSyn)
             {
-                transfers.Add((clientNumber, []));
-                index = transfers.Count - 1;
+                connections.Add(new Connection(clientNumber));
+                index = connections.Count - 1;
             }
             else if (index < 0)
             {
-                if (transfers.Count == 0 || transfers[^1].ClientIsn is not null)
+                if (connections.Count == 0 || connections[^1].ClientIsn is not null)
                 {
-                    transfers.Add((null, []));
+                    connections.Add(new Connection(null));
                 }
 
-                index = transfers.Count - 1;
+                index = connections.Count - 1;
             }
 
-            transfers[index].Arrows.Add(arrow);
+            connections[index].Lines.Add(line);
+            connections[index].ClientClosed |= fromClient && line.Header.IsFin;
         }
 
-        return [.. transfers.Select(transfer => new LadderDiagram(Annotate(transfer.Arrows, arrow => arrow.From == loggedBy, arrow => arrow.To == loggedBy)))];
+        return connections;
     }
 
-    /// <summary>The transfer whose client ISN is the closest at or below <paramref name="clientNumber"/>, within the window; -1 for none.</summary>
+    /// <summary>The connection whose client ISN is the closest at or below <paramref name="clientNumber"/>, within the window; -1 for none.</summary>
     private static int Nearest(IEnumerable<SequenceNumber?> clientIsns, SequenceNumber clientNumber)
     {
         int nearest = -1;
@@ -103,18 +147,17 @@ public sealed class LadderDiagram
         return nearest;
     }
 
-    /// <summary>
-    /// The diagram of both logs of one transfer, merged: each datagram one side sent is matched with
-    /// the other side's receipt of it, and one never received is marked lost. The gateway log may
-    /// hold other clients' connections too: only the lines of the client log's connection are used.
-    /// </summary>
-    public static LadderDiagram FromLogs(IEnumerable<string> clientLog, IEnumerable<string> gatewayLog)
+    private static LadderDiagram OneSided(IEnumerable<PacketLine> lines, LadderSide loggedBy)
     {
-        LogEvent[] client = [.. PacketLines(clientLog).Select(line => new LogEvent(LadderSide.Client, line.Direction, line.Header))];
-        SequenceNumber? isn = client.FirstOrDefault(e => e.Direction == PacketDirection.Send && e.Header.IsSyn && !e.Header.IsAck)?.Header.Sequence;
-        LogEvent[] gateway = [.. PacketLines(gatewayLog)
-            .Where(line => isn is null || BelongsTo(line.Direction, line.Header, isn.Value))
-            .Select(line => new LogEvent(LadderSide.Gateway, line.Direction, line.Header))];
+        List<LadderArrow> arrows = [.. lines.Select(line => new LadderArrow(line.Direction == PacketDirection.Send ? loggedBy : Other(loggedBy), line.Header))];
+        return new LadderDiagram(Annotate(arrows, arrow => arrow.From == loggedBy, arrow => arrow.To == loggedBy));
+    }
+
+    private static LadderDiagram Merged(
+        IEnumerable<PacketLine> clientLines, IEnumerable<PacketLine> gatewayLines)
+    {
+        LogEvent[] client = [.. clientLines.Select(line => new LogEvent(LadderSide.Client, line.Direction, line.Header))];
+        LogEvent[] gateway = [.. gatewayLines.Select(line => new LogEvent(LadderSide.Gateway, line.Direction, line.Header))];
         MatchSendsWithReceipts(client, gateway);
         MatchSendsWithReceipts(gateway, client);
         return new LadderDiagram(Annotate(Merge(client, gateway), _ => true, arrow => !arrow.Lost));
@@ -172,13 +215,13 @@ public sealed class LadderDiagram
         return null;
     }
 
-    private static IEnumerable<(PacketDirection Direction, SegmentHeader Header)> PacketLines(IEnumerable<string> lines)
+    private static IEnumerable<PacketLine> PacketLines(IEnumerable<string> lines)
     {
         foreach (string line in lines)
         {
             if (PacketLogLine.TryParse(line.TrimEnd('\r'), out PacketDirection direction, out SegmentHeader header))
             {
-                yield return (direction, header);
+                yield return new PacketLine(direction, header);
             }
         }
     }
@@ -242,6 +285,19 @@ public sealed class LadderDiagram
         }
 
         return arrows;
+    }
+
+    private readonly record struct PacketLine(PacketDirection Direction, SegmentHeader Header);
+
+    /// <summary>One connection's lines in one log; <see cref="ClientIsn"/> null when the log lacks its SYN.</summary>
+    private sealed class Connection(SequenceNumber? clientIsn)
+    {
+        public SequenceNumber? ClientIsn { get; } = clientIsn;
+
+        public List<PacketLine> Lines { get; } = [];
+
+        /// <summary>The client has sent its FIN: a SYN with the same ISN after it opens a new connection.</summary>
+        public bool ClientClosed { get; set; }
     }
 
     private sealed class LogEvent(LadderSide side, PacketDirection direction, SegmentHeader header)

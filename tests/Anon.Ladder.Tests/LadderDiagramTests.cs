@@ -75,6 +75,59 @@ public class LadderDiagramTests
     }
 
     [Fact]
+    public void Both_logs_of_several_fetches_give_one_merged_transfer_each_and_a_loss_in_the_second_is_shown()
+    {
+        string[] client =
+        [
+            "SEND 10 0 SYN", "RECV 500 11 ACK SYN", "SEND 11 501 ACK", "RECV 501 12 ACK FIN", "SEND 12 502 ACK FIN",
+            "SEND 90000000 0 SYN", "RECV 7000 90000001 ACK SYN", "SEND 90000001 7001 ACK", "RECV 7001 90000002 ACK FIN", "SEND 90000002 7002 ACK FIN",
+        ];
+        string[] gateway =
+        [
+            "RECV 10 0 SYN", "SEND 500 11 ACK SYN", "RECV 11 501 ACK", "SEND 501 12 ACK FIN", "RECV 12 502 ACK FIN",
+            "RECV 777 0 SYN", "SEND 5000 778 ACK SYN", // another client's handshake
+            "RECV 90000000 0 SYN", "SEND 7000 90000001 ACK SYN", "RECV 90000001 7001 ACK", "SEND 7001 90000002 ACK FIN", "SEND 7001 90000002 ACK FIN", "RECV 90000002 7002 ACK FIN",
+        ];
+
+        IReadOnlyList<LadderDiagram> transfers = LadderDiagram.TransfersFromLogs(client, gateway);
+
+        Assert.Equal([5, 6], transfers.Select(transfer => transfer.Arrows.Count));
+        Assert.DoesNotContain(transfers[0].Arrows, arrow => arrow.Lost);
+        Assert.Equal([7001u], transfers[1].Arrows.Where(arrow => arrow.Lost).Select(arrow => arrow.Header.Sequence.Value));
+        Assert.DoesNotContain(transfers.SelectMany(transfer => transfer.Arrows), arrow => arrow.Header.Sequence.Value is 777 or 5000);
+    }
+
+    [Fact]
+    public void Fetches_that_reuse_one_isn_are_told_apart_by_the_fin_between_them()
+    {
+        string[] fetch = ["SEND 10 0 SYN", "RECV 500 11 ACK SYN", "SEND 11 501 ACK", "RECV 501 12 ACK FIN", "SEND 12 502 ACK FIN"];
+        string[] gateway =
+        [
+            "RECV 10 0 SYN", "SEND 500 11 ACK SYN", "RECV 11 501 ACK", "SEND 501 12 ACK FIN", "RECV 12 502 ACK FIN",
+            "RECV 10 0 SYN", "SEND 500 11 ACK SYN", "SEND 500 11 ACK SYN", "RECV 11 501 ACK", "SEND 501 12 ACK FIN", "RECV 12 502 ACK FIN",
+        ];
+
+        IReadOnlyList<LadderDiagram> oneSide = LadderDiagram.TransfersFromLog([.. fetch, .. fetch], LadderSide.Client);
+        IReadOnlyList<LadderDiagram> merged = LadderDiagram.TransfersFromLogs([.. fetch, .. fetch], gateway);
+
+        Assert.Equal([5, 5], oneSide.Select(transfer => transfer.Arrows.Count));
+        Assert.Equal([5, 6], merged.Select(transfer => transfer.Arrows.Count));
+        Assert.Equal(["ACK|SYN seq=500 ack=11"], merged[1].Arrows.Where(arrow => arrow.Lost).Select(arrow => arrow.Label));
+    }
+
+    [Fact]
+    public void A_fetch_the_gateway_log_does_not_hold_is_drawn_from_the_client_log_without_losses()
+    {
+        string[] client = ["SEND 10 0 SYN", "RECV 500 11 ACK SYN", "SEND 11 501 ACK", "RECV 501 12 ACK FIN", "SEND 12 502 ACK FIN"];
+
+        IReadOnlyList<LadderDiagram> transfers = LadderDiagram.TransfersFromLogs(client, ["RECV 777 0 SYN", "SEND 5000 778 ACK SYN"]);
+
+        LadderDiagram only = Assert.Single(transfers);
+        Assert.Equal(5, only.Arrows.Count);
+        Assert.DoesNotContain(only.Arrows, arrow => arrow.Lost);
+    }
+
+    [Fact]
     public void Lines_of_a_connection_whose_syn_the_log_lacks_are_a_transfer_of_their_own()
     {
         string[] log = ["RECV 12346 101 ACK", "SEND 101 12347 ACK", "RECV 777 0 SYN", "SEND 5000 778 ACK SYN"];

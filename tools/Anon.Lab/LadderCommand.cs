@@ -15,7 +15,7 @@ public static class LadderCommand
     public static Command Create()
     {
         var log = new Argument<string?>("log") { Description = "A log of anonclient (or of anonGateway, with --side gateway).", Arity = ArgumentArity.ZeroOrOne };
-        var gatewayLog = new Option<string?>("--gateway-log") { Description = "The gateway's log of the same transfer: merged with the client's, it shows which datagrams were lost." };
+        var gatewayLog = new Option<string?>("--gateway-log") { Description = "The gateway's log of the same transfers: merged with the client's, one connection at a time, it shows which datagrams were lost." };
         var side = new Option<LadderSide>("--side") { Description = "Whose log the log argument is.", DefaultValueFactory = _ => LadderSide.Client };
         var svg = new Option<string?>("--svg") { Description = "Also write the diagram as SVG to this file." };
         var live = new Option<bool>("--live") { Description = "Run a transfer now (page server, gateway, lossy relay, client, all on 127.0.0.1) and draw it from both logs." };
@@ -49,7 +49,7 @@ public static class LadderCommand
                 }
 
                 IReadOnlyList<LadderDiagram> transfers = gatewayPath is not null
-                    ? [LadderDiagram.FromLogs(File.ReadLines(logPath), File.ReadLines(gatewayPath))]
+                    ? LadderDiagram.TransfersFromLogs(File.ReadLines(logPath), File.ReadLines(gatewayPath))
                     : LadderDiagram.TransfersFromLog(File.ReadLines(logPath), parsed.GetValue(side));
                 if (transfers.Count == 0 || transfers[0].Arrows.Count == 0)
                 {
