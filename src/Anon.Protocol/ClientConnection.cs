@@ -25,7 +25,7 @@ public sealed class ClientConnection
     private SequenceNumber _nextSequence;     // our seq for the next acknowledgment we send
     private SegmentHeader _lastAnswer;        // what a duplicate from the gateway gets again
     private bool _transmitPending;            // _lastAnswer is due to be sent by PollTransmit
-    private bool _retransmitted;
+    private bool _retransmitted;              // a timer sent again; read for the SYN only, whose answer then gives no RTT sample (Karn)
     private TimeSpan _sentAt;
     private TimeSpan? _retransmitAt;
     private TimeSpan _idleDeadline;
@@ -183,7 +183,6 @@ public sealed class ClientConnection
 
             _gatewayIsn = header.Sequence;
             _expectedSequence = _gatewayIsn + 1;
-            _retransmitted = false;
             State = ClientState.Established;
             return Answer(new SegmentHeader(_isn + 1, _expectedSequence, SegmentFlags.Ack), now, answer, expectsReply: true);
         }
@@ -272,7 +271,6 @@ public sealed class ClientConnection
         // Each new acknowledgment takes the next client sequence number, as in the spec's sample.
         _nextSequence = header.Sequence + 1;
         _lastAnswer = header;
-        _idleDeadline = now + _options.IdleTimeout;
         if (expectsReply)
         {
             _sentAt = now;

@@ -163,7 +163,16 @@ public class BoundsAndCountersTests
         Assert.False(cookies.Verify(client, isn, cookie, T0 + slot + slot));
         Assert.False(cookies.Verify(client, isn, cookie, T0 - slot)); // not one issued in the future
         Assert.NotEqual(cookie, cookies.Issue(neighbour, isn, T0)); // the last byte of the address counts
+        Assert.False(cookies.Verify(new PeerAddress(IPAddress.Parse("fe80::1%1"), 4000), isn,
+            cookies.Issue(new PeerAddress(IPAddress.Parse("fe80::1%2"), 4000), isn, T0), T0)); // and the interface
         Assert.Throws<ArgumentException>(() => new KeyedSynCookies(new byte[16]));
+    }
+
+    [Fact]
+    public void The_reasons_listed_are_every_drop_reason_but_none()
+    {
+        Assert.DoesNotContain(DropReason.None, DropCounters.Reasons);
+        Assert.Equal(Enum.GetValues<DropReason>().Length - 1, DropCounters.Reasons.Count());
     }
 
     [Fact]

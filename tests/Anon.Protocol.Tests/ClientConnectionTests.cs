@@ -55,6 +55,17 @@ public class ClientConnectionTests
     }
 
     [Fact]
+    public void Ignores_a_syn_ack_that_carries_payload()
+    {
+        var client = new ClientConnection(new SequenceNumber(12345), T0);
+        PollOne(client);
+
+        Assert.Equal(0, client.HandleDatagram(Make(100, 12346, Syn | Ack, "PAD"u8), T0, _answer));
+        Assert.Equal(1, client.Statistics.Drops[DropReason.SynAckPayload]);
+        Assert.Equal(ClientState.SynSent, client.State);
+    }
+
+    [Fact]
     public void Resends_the_handshake_ack_until_the_first_segment_arrives()
     {
         ClientConnection client = Established(out _);
@@ -207,6 +218,68 @@ public class ClientConnectionTests
 
         Assert.Equal(0, client.HandleDatagram(Make(613, 12348, Ack, Content(512)), T0, _answer));
         Assert.Equal(ClientState.Failed, client.State);
+    }
+
+    [Fact]
+    public void Data_before_the_syn_ack_is_dropped_even_when_numbered_from_zero()
+    {
+        var client = new ClientConnection(new SequenceNumber(12345), T0);
+        PollOne(client);
+
+        Assert.Equal(0, client.HandleDatagram(Make(0, 12346, Ack, Content(10)), T0, _answer));
+        Assert.Equal(0, client.Content.Length);
+        Assert.Equal(1, client.Statistics.Drops[DropReason.DataBeforeHandshake]);
+        Assert.Equal(ClientState.SynSent, client.State);
+    }
+
+    [Fact]
+    public void A_segment_overlapping_the_one_received_is_dropped_not_acknowledged()
+    {
+        ClientConnection client = Established(out _);
+        Answer(client, Make(101, 12347, Ack, Content(512)));
+
+        Assert.Equal(0, client.HandleDatagram(Make(357, 12348, Ack, Content(512)), T0, _answer)); // bytes 256 to 767
+        Assert.Equal(512, client.Content.Length);
+        Assert.Equal(1, client.Statistics.Drops[DropReason.OutOfOrder]);
+        Assert.Equal(0, client.Statistics.DuplicateSegments);
+    }
+
+    [Theory]
+    [InlineData(1, Ack)]
+    [InlineData(0, Ack | Fin)]
+    public void A_segment_numbered_from_the_gateway_isn_itself_is_not_taken_for_one_already_received(int length, SegmentFlags flags)
+    {
+        // The SYN|ACK took the gateway's ISN (100); data starts at 101. A gateway that numbers its
+        // first segment 100 is out of order, not a duplicate to acknowledge again.
+        ClientConnection client = Established(out _);
+
+        Assert.Equal(0, client.HandleDatagram(Make(100, 12347, flags, Content(length)), T0, _answer));
+        Assert.Equal(1, client.Statistics.Drops[DropReason.OutOfOrder]);
+        Assert.Equal(ClientState.Established, client.State);
+    }
+
+    [Fact]
+    public void Data_after_the_fin_is_dropped_while_lingering()
+    {
+        ClientConnection client = Established(out _, new ClientOptions { Linger = TimeSpan.FromSeconds(1) });
+        Answer(client, Make(101, 12347, Ack | Fin, "COMMAND=LIGHTON"u8));
+
+        Assert.Equal(0, client.HandleDatagram(Make(116, 12348, Ack, "MORE"u8), T0, _answer));
+        Assert.Equal("COMMAND=LIGHTON"u8.ToArray(), client.Content.ToArray());
+        Assert.Equal(1, client.Statistics.Drops[DropReason.DataAfterFin]);
+    }
+
+    [Fact]
+    public void Once_closed_a_retransmitted_fin_gets_no_answer_and_is_counted()
+    {
+        ClientConnection client = Established(out _, new ClientOptions { Linger = TimeSpan.Zero });
+        byte[] fin = Make(101, 12347, Ack | Fin, "COMMAND=LIGHTON"u8);
+        Answer(client, fin);
+        client.HandleTimeout(T0);
+        Assert.Equal(ClientState.Closed, client.State);
+
+        Assert.Equal(0, client.HandleDatagram(fin, T0, _answer));
+        Assert.Equal(1, client.Statistics.Drops[DropReason.TransferEnded]);
     }
 
     private ClientConnection Established(out string handshakeAck, ClientOptions? options = null)

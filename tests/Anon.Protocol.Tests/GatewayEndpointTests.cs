@@ -96,9 +96,7 @@ public class GatewayEndpointTests
     [Fact]
     public void Content_of_a_multiple_of_512_bytes_ends_with_a_full_segment_carrying_fin()
     {
-        GatewayEndpoint gateway = Gateway(Content(1024));
-        Answer(gateway, Make(12345, 0, Syn));
-        Answer(gateway, Make(12346, 101, Ack));
+        GatewayEndpoint gateway = Opened(Content(1024));
 
         byte[] last = AnswerBytes(gateway, Make(12347, 613, Ack));
         Assert.Equal("613 12348 ACK FIN", Describe(last));
@@ -122,9 +120,7 @@ public class GatewayEndpointTests
     [Fact]
     public void A_duplicate_ack_never_triggers_a_retransmission()
     {
-        GatewayEndpoint gateway = Gateway(Content(2000));
-        Answer(gateway, Make(12345, 0, Syn));
-        Answer(gateway, Make(12346, 101, Ack));
+        GatewayEndpoint gateway = Opened(Content(2000));
         Answer(gateway, Make(12347, 613, Ack));
 
         Assert.Equal(0, gateway.HandleDatagram(Client, Make(12347, 613, Ack), T0, _answer).AnswerLength);
@@ -136,9 +132,7 @@ public class GatewayEndpointTests
     [Fact]
     public void An_ack_for_bytes_never_sent_is_dropped_and_counted()
     {
-        GatewayEndpoint gateway = Gateway(Content(2000));
-        Answer(gateway, Make(12345, 0, Syn));
-        Answer(gateway, Make(12346, 101, Ack));
+        GatewayEndpoint gateway = Opened(Content(2000));
 
         Assert.Equal(0, gateway.HandleDatagram(Client, Make(12347, 5000, Ack), T0, _answer).AnswerLength);
         Assert.Equal(1, gateway.Statistics.InvalidAcks);
@@ -149,9 +143,7 @@ public class GatewayEndpointTests
     public void Retransmits_the_segment_on_timeout_with_backoff_then_gives_up()
     {
         var policy = new RetransmissionPolicy { MaximumRetransmissions = 3, MaximumTimeout = TimeSpan.FromSeconds(1) };
-        GatewayEndpoint gateway = Gateway(Content(600), new GatewayOptions { Retransmission = policy });
-        Answer(gateway, Make(12345, 0, Syn));
-        Answer(gateway, Make(12346, 101, Ack));
+        GatewayEndpoint gateway = Opened(Content(600), new GatewayOptions { Retransmission = policy });
 
         var retransmittedAt = new List<double>();
         while (gateway.PollTimeout() is { } due)
@@ -192,11 +184,56 @@ public class GatewayEndpointTests
     }
 
     [Fact]
+    public void The_shared_estimate_is_the_last_completed_connections_not_the_first()
+    {
+        GatewayEndpoint gateway = Gateway(Content(100));
+        CompleteOne(gateway, Address(40001), roundTrip: TimeSpan.FromMilliseconds(100));
+        TimeSpan afterFirst = gateway.SharedRoundTripEstimate!.Value.Smoothed;
+        CompleteOne(gateway, Address(40002), roundTrip: TimeSpan.FromMilliseconds(10));
+
+        Assert.Equal(TimeSpan.FromMilliseconds(100), afterFirst);
+        Assert.True(gateway.SharedRoundTripEstimate!.Value.Smoothed < afterFirst, "the second connection's sample was not kept");
+    }
+
+    [Fact]
+    public void An_ack_fin_of_a_segment_before_the_last_does_not_complete_the_transfer()
+    {
+        GatewayEndpoint gateway = Opened(Content(1541));
+
+        Assert.Equal(0, gateway.HandleDatagram(Client, Make(12347, 613, Ack | Fin), T0, _answer).AnswerLength);
+        Assert.Equal(1, gateway.ConnectionCount);
+        Assert.Equal(0, gateway.Statistics.ConnectionsCompleted);
+        Assert.Equal(1, gateway.Statistics.DuplicateAcks);
+    }
+
+    [Fact]
+    public void A_retransmission_queued_for_a_connection_replaced_before_it_was_sent_is_not_sent()
+    {
+        GatewayEndpoint gateway = Opened(Content(600));
+        gateway.HandleTimeout(T0 + RetransmissionPolicy.Default.InitialTimeout); // queued, not yet polled
+
+        Answer(gateway, Make(778, 101, Ack)); // the client restarted with ISN 777
+        Assert.Equal(1, gateway.Statistics.ConnectionsReplaced);
+
+        Assert.False(gateway.PollTransmit(_answer, out _));
+    }
+
+    [Fact]
+    public void A_retransmission_queued_for_a_connection_given_up_before_it_was_sent_is_not_sent()
+    {
+        var policy = new RetransmissionPolicy { MaximumRetransmissions = 1 };
+        GatewayEndpoint gateway = Opened(Content(600), new GatewayOptions { Retransmission = policy });
+        gateway.HandleTimeout(gateway.PollTimeout()!.Value); // the one retransmission allowed, queued
+        gateway.HandleTimeout(gateway.PollTimeout()!.Value); // past the bound: given up
+
+        Assert.Equal(1, gateway.Statistics.ConnectionsTimedOut);
+        Assert.False(gateway.PollTransmit(_answer, out _));
+    }
+
+    [Fact]
     public void A_client_restarting_with_a_new_isn_replaces_its_connection()
     {
-        GatewayEndpoint gateway = Gateway(Content(2000));
-        Answer(gateway, Make(12345, 0, Syn));
-        Answer(gateway, Make(12346, 101, Ack));
+        GatewayEndpoint gateway = Opened(Content(2000));
         Answer(gateway, Make(12347, 613, Ack));
 
         Assert.Equal("100 778 ACK SYN", Answer(gateway, Make(777, 0, Syn)));
@@ -251,6 +288,23 @@ public class GatewayEndpointTests
         Assert.Equal(3, gateway.Statistics.Unmatched);
         Assert.Equal(1, gateway.Statistics.ReservedBitsSet);
         Assert.Equal(1, gateway.Statistics.UnexpectedPayloads);
+    }
+
+    /// <summary>One connection of <paramref name="peer"/> from SYN to ACK|FIN, its one segment acknowledged after <paramref name="roundTrip"/>.</summary>
+    private void CompleteOne(GatewayEndpoint gateway, PeerAddress peer, TimeSpan roundTrip)
+    {
+        gateway.HandleDatagram(peer, Make(1, 0, Syn), T0, _answer);
+        gateway.HandleDatagram(peer, Make(2, 101, Ack), T0, _answer);
+        gateway.HandleDatagram(peer, Make(3, 201, Ack | Fin), T0 + roundTrip, _answer);
+    }
+
+    /// <summary>A gateway with one connection open, of <see cref="Client"/> (ISN 12345), its first segment sent at T0.</summary>
+    private GatewayEndpoint Opened(byte[] content, GatewayOptions? options = null)
+    {
+        GatewayEndpoint gateway = Gateway(content, options);
+        Answer(gateway, Make(12345, 0, Syn));
+        Answer(gateway, Make(12346, 101, Ack));
+        return gateway;
     }
 
     private static GatewayEndpoint Gateway(byte[] content, GatewayOptions? options = null) =>

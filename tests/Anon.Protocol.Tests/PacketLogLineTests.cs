@@ -39,6 +39,14 @@ public class PacketLogLineTests
     }
 
     [Theory]
+    [InlineData("RECV 1 2 SYN", true)]
+    [InlineData("SEND 1 2", true)]
+    [InlineData("2026-11-25T12:00:00.000Z transfer complete", false)]
+    [InlineData("received 1541 bytes", false)]
+    public void A_packet_line_is_told_from_the_log_s_other_lines_by_its_first_word(string line, bool expected) =>
+        Assert.Equal(expected, PacketLogLine.IsPacketLine(line));
+
+    [Theory]
     [InlineData("")]
     [InlineData("SEND 1")]
     [InlineData("SEND 1 2 SYN ACK")]

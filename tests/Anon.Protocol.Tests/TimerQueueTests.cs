@@ -45,6 +45,19 @@ public class TimerQueueTests
     }
 
     [Fact]
+    public void A_stale_entry_is_skipped_even_while_its_owner_has_a_live_one()
+    {
+        var queue = new TimerQueue<string>();
+        queue.Arm("a", 50 * Ms);
+        queue.Arm("a", 10 * Ms); // the 50 ms entry is now stale
+        Assert.True(queue.TryTakeDue(10 * Ms, out _));
+        queue.Arm("a", 100 * Ms);
+
+        Assert.False(queue.TryTakeDue(50 * Ms, out _));
+        Assert.True(queue.TryTakeDue(100 * Ms, out _));
+    }
+
+    [Fact]
     public void A_cancelled_owner_is_never_taken()
     {
         var queue = new TimerQueue<string>();
