@@ -78,14 +78,21 @@ public sealed class LadderDiagram
     /// <summary>
     /// The diagram of both logs of one transfer, merged: each datagram one side sent is matched with
     /// the other side's receipt of it, and one never received is marked lost. The gateway log may
-    /// hold other clients' connections too: only the lines of the client log's connection are used.
+    /// hold other clients' connections too: only the lines of the client log's connection are used;
+    /// when it holds none, the client's log is drawn alone, claiming no loss.
     /// </summary>
     public static LadderDiagram FromLogs(IEnumerable<string> clientLog, IEnumerable<string> gatewayLog)
     {
         List<PacketLine> client = [.. PacketLines(clientLog)];
         int syn = client.FindIndex(line => line.Direction == PacketDirection.Send && line.Header.IsSyn && !line.Header.IsAck);
-        SequenceNumber? isn = syn < 0 ? null : client[syn].Header.Sequence;
-        return Merged(client, [.. PacketLines(gatewayLog).Where(line => isn is null || BelongsTo(line.Direction, line.Header, isn.Value))]);
+        if (syn < 0)
+        {
+            return Merged(client, PacketLines(gatewayLog));
+        }
+
+        SequenceNumber isn = client[syn].Header.Sequence;
+        Connection? own = SplitByConnection(PacketLines(gatewayLog), LadderSide.Gateway).Find(connection => connection.ClientIsn == isn);
+        return own is null ? OneSided(client, LadderSide.Client) : Merged(client, own.Lines);
     }
 
     /// <summary>
@@ -225,9 +232,6 @@ public sealed class LadderDiagram
             }
         }
     }
-
-    private static bool BelongsTo(PacketDirection direction, SegmentHeader header, SequenceNumber clientIsn) =>
-        (uint)((direction == PacketDirection.Receive ? header.Sequence : header.Acknowledgment) - clientIsn) < ConnectionWindow;
 
     private static LadderSide Other(LadderSide side) => side == LadderSide.Client ? LadderSide.Gateway : LadderSide.Client;
 

@@ -120,11 +120,15 @@ public class LadderDiagramTests
     {
         string[] client = ["SEND 10 0 SYN", "RECV 500 11 ACK SYN", "SEND 11 501 ACK", "RECV 501 12 ACK FIN", "SEND 12 502 ACK FIN"];
 
-        IReadOnlyList<LadderDiagram> transfers = LadderDiagram.TransfersFromLogs(client, ["RECV 777 0 SYN", "SEND 5000 778 ACK SYN"]);
+        string[] otherClient = ["RECV 777 0 SYN", "SEND 5000 778 ACK SYN"];
 
-        LadderDiagram only = Assert.Single(transfers);
+        LadderDiagram only = Assert.Single(LadderDiagram.TransfersFromLogs(client, otherClient));
+        LadderDiagram single = LadderDiagram.FromLogs(client, otherClient);
+
         Assert.Equal(5, only.Arrows.Count);
         Assert.DoesNotContain(only.Arrows, arrow => arrow.Lost);
+        Assert.Equal(5, single.Arrows.Count);
+        Assert.DoesNotContain(single.Arrows, arrow => arrow.Lost);
     }
 
     [Fact]
