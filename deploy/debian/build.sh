@@ -87,7 +87,9 @@ finish() {
     size=$(du -sk --exclude=DEBIAN "$tree" | cut -f1)
     sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" \
         "$here/$package/control" > "$tree/DEBIAN/control"
-    for script in postinst prerm postrm; do install -m 755 "$here/$package/$script" "$tree/DEBIAN/$script"; done
+    for script in preinst postinst prerm postrm; do
+        if [ -e "$here/$package/$script" ]; then install -m 755 "$here/$package/$script" "$tree/DEBIAN/$script"; fi
+    done
     (cd "$tree" && find etc -type f | sed 's:^:/:' | sort) > "$tree/DEBIAN/conffiles"
     (cd "$tree" && find . -path ./DEBIAN -prune -o -type f -print0 | sort -z | xargs -0 md5sum | sed 's: \./: :') > "$tree/DEBIAN/md5sums"
     chmod 644 "$tree/DEBIAN/control" "$tree/DEBIAN/conffiles" "$tree/DEBIAN/md5sums"
@@ -131,8 +133,10 @@ for arch in "${arches[@]}"; do
     ln -s ../lib/anon-gateway/anonGateway "$tree/usr/bin/anonGateway"
     package anon-gateway anonGateway gateway.env "serves a command page to the devices of a local network over UDP"
 
+    # anon-client: the program, and the udev rule that opens the GPIO chips to the gpio group.
     tree="$stage/anon-client"
     install -D -m 755 "$bin/anonclient" "$tree/usr/bin/anonclient"
+    install -D -m 644 "$here/anon-client.udev" "$tree/usr/lib/udev/rules.d/60-anon-client-gpio.rules"
     package anon-client anonclient client.env "fetches the command page from the gateway and switches the LED"
 
     rm -rf "$stage"

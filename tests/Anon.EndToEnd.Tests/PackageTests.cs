@@ -69,6 +69,8 @@ public sealed class PackageTests(WebFixture web, ITestOutputHelper output) : ICl
         if (package == "anon-client")
         {
             Assert.Contains("Recommends: libgpiod2 | libgpiod3", fields.Output, StringComparison.Ordinal);
+            // The rule that opens the GPIO chips to the gpio group, without which Debian leaves them root's.
+            Assert.Contains("./usr/lib/udev/rules.d/60-anon-client-gpio.rules", contents.Output, StringComparison.Ordinal);
         }
 
         string program = package == "anon-gateway" ? "anonGateway" : "anonclient";
@@ -148,6 +150,8 @@ public sealed class PackageTests(WebFixture web, ITestOutputHelper output) : ICl
             Assert.Contains(" /etc/logrotate.d/anon-gateway ", conffiles, StringComparison.Ordinal);
             Assert.Equal("anon-gateway adm 2750", (await RunAsync("stat", "--format=%U %G %a", "/var/log/anon-gateway")).Output.Trim());
             Assert.Equal("anon-client adm 2750", (await RunAsync("stat", "--format=%U %G %a", "/var/log/anon-client")).Output.Trim());
+            // The gpio group exists (made before the udev rule that names it was unpacked) and the client's user is in it.
+            Assert.Contains("gpio", (await RunAsync("id", "--name", "--groups", "anon-client")).Output.Split(' ', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
             Assert.True(File.Exists("/etc/systemd/system/multi-user.target.wants/anon-gateway.service"), "the gateway's service is not enabled");
             Assert.False(File.Exists("/etc/systemd/system/sockets.target.wants/anon-gateway.socket"), "the socket unit is enabled without being asked for");
             await AssertUnconfiguredGatewayIsSkippedAsync();
