@@ -155,6 +155,29 @@ public sealed partial class RestartTests(WebFixture web, ITestOutputHelper outpu
         Assert.Equal(socketActivation ? Runs : 0, Regex.Count(gatewayLog, "using the UDP socket systemd passed"));
     }
 
+    /// <summary>
+    /// With socket activation the passed socket decides the address (anon-gateway.socket's
+    /// ListenDatagram=), not --bind: a --bind it does not match is said, in the log and on stderr
+    /// (the journal), and the start line names the address the socket has. The emulated-Pi system
+    /// test found the start line claiming --bind's address for a socket bound to every address.
+    /// </summary>
+    [Fact]
+    public async Task A_passed_socket_bound_elsewhere_than_bind_is_said_and_the_start_line_names_its_address()
+    {
+        int port = Expect.FreeUdpPort();
+        string log = _scratch.PathOf("g.log");
+        string[] gateway = [Programs.GatewayPath, "--port", "{port}", "--log", log, "--url", web.LightOn.ToString(), "--refresh", "0", "--bind", "::1"];
+        ProcessResult host = await Programs.RunAsync(
+            LabPath, ["socket-host", "--port", port.ToString(CultureInfo.InvariantCulture), "--runs", "1", "--every", "2", "--", .. gateway], TimeSpan.FromMinutes(1));
+        string note = $"note: --bind ::1 is ignored: the socket systemd passed is bound to 127.0.0.1:{port} (give its address in anon-gateway.socket's ListenDatagram=)";
+
+        Assert.True(host.ExitCode == 0, host.Output + host.Error);
+        Assert.Contains($"anonGateway: {note}", host.Output, StringComparison.Ordinal); // socket-host repeats the run's stderr
+        string written = File.ReadAllText(log);
+        Assert.Contains(note, written, StringComparison.Ordinal);
+        Assert.Contains($"listening on UDP port {port} of 127.0.0.1\n", written, StringComparison.Ordinal);
+    }
+
     public void Dispose() => _scratch.Dispose();
 
     private static async Task WaitForLogAsync(string log, string text)

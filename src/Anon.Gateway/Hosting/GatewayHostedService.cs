@@ -53,7 +53,8 @@ public sealed class GatewayHostedService(GatewaySettings settings, PacketLog log
                 ? new FixedSynCookie(new SequenceNumber(isn))
                 : KeyedSynCookies.CreateRandom();
             var endpoint = new GatewayEndpoint(first.Content, cookies, settings.Options);
-            System.Net.Sockets.Socket socket = GatewaySocket.FromSystemd() is { } passed
+            System.Net.Sockets.Socket? passed = GatewaySocket.FromSystemd();
+            System.Net.Sockets.Socket socket = passed is not null
                 ? Activated(passed)
                 : GatewaySocket.Bind(settings.Port, settings.BindAddress);
             StatusBoard? status = null;
@@ -76,7 +77,9 @@ public sealed class GatewayHostedService(GatewaySettings settings, PacketLog log
             _metrics = new GatewayMetrics();
             _loop = new GatewayLoop(socket, endpoint, new GatewayReporter(log, status, _metrics), allowed: settings.Allowed);
 
-            string address = settings.BindAddress is null ? "" : $" of {settings.BindAddress}";
+            // The address the socket is bound to, when it is one: --bind's, or the passed socket's when systemd passed one.
+            IPAddress? boundTo = passed is not null ? _loop.LocalEndPoint.Address : settings.BindAddress;
+            string address = boundTo is null || boundTo.Equals(IPAddress.Any) || boundTo.Equals(IPAddress.IPv6Any) ? "" : $" of {boundTo}";
             string listening = $"serving {first.Content.Length} bytes ({command}) from {settings.Url}; listening on UDP port {_loop.LocalEndPoint.Port}{address}";
             log.Event(listening);
             Console.WriteLine($"anonGateway: {listening}");
@@ -199,6 +202,14 @@ public sealed class GatewayHostedService(GatewaySettings settings, PacketLog log
         if (port != settings.Port && settings.Port != 0)
         {
             log.Event($"note: --port {settings.Port} is ignored: the passed socket is on port {port}");
+        }
+
+        if (settings.BindAddress is { } bind && !bind.Equals(((IPEndPoint)socket.LocalEndPoint!).Address))
+        {
+            // Said on stderr too (the journal): the gateway then serves every address the socket does.
+            string note = $"note: --bind {bind} is ignored: the socket systemd passed is bound to {socket.LocalEndPoint} (give its address in anon-gateway.socket's ListenDatagram=)";
+            log.Event(note);
+            Console.Error.WriteLine($"anonGateway: {note}");
         }
 
         return socket;
