@@ -26,7 +26,12 @@ internal static class ClientWords
     /// </summary>
     public static string Retrying(System.Net.IPEndPoint gateway, System.Net.Sockets.SocketError error, TimeSpan idleTimeout)
     {
-        string what = error == System.Net.Sockets.SocketError.ConnectionRefused ? NothingListens + " (yet)" : $"the network reported {error}";
+        string what = error switch
+        {
+            System.Net.Sockets.SocketError.ConnectionRefused => NothingListens + " (yet)",
+            System.Net.Sockets.SocketError.NetworkUnreachable => "there is no route to the gateway's address (yet)",
+            _ => $"the network reported {error}",
+        };
         return $"anonclient: {gateway}: {what}; retrying until nothing has come for {idleTimeout.TotalSeconds:0.###} s (--timeout; --fail-on-refusal gives up at once)";
     }
 

@@ -150,6 +150,24 @@ public sealed class ErrorTests(WebFixture web) : IClassFixture<WebFixture>, IDis
     }
 
     [Fact]
+    public async Task Without_a_route_to_the_gateway_the_client_says_so_and_retries_until_its_timeout()
+    {
+        // As on a device whose network is not up yet: connect(2) itself fails (ENETUNREACH).
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        ProcessResult result = await Programs.RunAsync("unshare", [.. CutOffFromEveryNetwork, Programs.ClientPath,
+            "-s", "192.0.2.1", "-p", "30000", "-l", _scratch.PathOf("c.log"), "-f", _scratch.PathOf("out.txt"), "--timeout", "2"], Timeout);
+
+        AssertFailure(result, Unavailable, "gateway 192.0.2.1:30000: no answer from the gateway within 2 s (last network error: NetworkUnreachable)");
+        string[] lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.Equal(
+            "anonclient: 192.0.2.1:30000: there is no route to the gateway's address (yet); retrying until nothing has come for 2 s (--timeout; --fail-on-refusal gives up at once)",
+            lines[0]);
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(2), $"gave up after {clock.Elapsed}, before its timeout");
+        Assert.Equal(["c.log"], Directory.EnumerateFiles(_scratch.Directory).Select(Path.GetFileName));
+    }
+
+    [Fact]
     public async Task The_client_reports_a_page_without_a_command_after_writing_it()
     {
         Uri url = web.Server.Serve("hello", Encoding.ASCII.GetBytes("HELLO WORLD\nnot a command\n"));
@@ -202,6 +220,9 @@ public sealed class ErrorTests(WebFixture web) : IClassFixture<WebFixture>, IDis
     public void Dispose() => _scratch.Dispose();
 
     private static Task<ProcessResult> Gateway(params string[] arguments) => Programs.RunAsync(Programs.GatewayPath, arguments, Timeout);
+
+    /// <summary>unshare(1)'s options for a network namespace of its own, whose only interface (loopback) is down: no route to anywhere.</summary>
+    internal static readonly string[] CutOffFromEveryNetwork = ["--user", "--map-root-user", "--net"];
 
     private static void AssertFailure(ProcessResult result, int exitCode, string message)
     {

@@ -10,6 +10,23 @@ public sealed class WatchModeTests(WebFixture web) : IClassFixture<WebFixture>, 
     private readonly Scratch _scratch = new();
 
     [Fact]
+    public async Task Watch_mode_without_a_route_to_the_gateway_keeps_trying_until_stopped()
+    {
+        // A device that boots before its network is up: each try fails at connect(2) (ENETUNREACH),
+        // which is a failed fetch like any other, not the end of the watch.
+        string log = _scratch.PathOf("c.log");
+        ProcessResult result = await Programs.RunAsync("timeout", ["--preserve-status", "--signal=TERM", "4", "unshare", .. ErrorTests.CutOffFromEveryNetwork,
+            Programs.ClientPath, "-s", "192.0.2.1", "-p", "30000", "-l", log, "-f", _scratch.PathOf("out.txt"), "--watch", "0.2", "--timeout", "0.5"], TimeSpan.FromSeconds(60));
+
+        Assert.True(result.ExitCode == 0, $"exit code {result.ExitCode}; stderr: {result.Error}");
+        string[] tries = File.ReadAllLines(log).Where(line => line.Contains("trying again in", StringComparison.Ordinal)).ToArray();
+        Assert.True(tries.Length >= 2, $"{tries.Length} failed tries logged in 4 s: {string.Join(" | ", File.ReadAllLines(log))}");
+        Assert.All(tries, line => Assert.Contains("(last network error: NetworkUnreachable)", line, StringComparison.Ordinal));
+        Assert.Contains("watch stopped by signal", File.ReadAllText(log), StringComparison.Ordinal);
+        Assert.False(File.Exists(_scratch.PathOf("out.txt")));
+    }
+
+    [Fact]
     public async Task Watch_mode_follows_the_command_across_a_gateway_restart_and_stops_cleanly_on_sigterm()
     {
         int port = Expect.FreeUdpPort();

@@ -13,6 +13,8 @@ namespace Anon.Client.Fetching;
 public sealed class ClientLoop : IDisposable
 {
     private readonly Socket _socket;
+    private readonly IPEndPoint _gateway;
+    private bool _connected;
     private readonly PacketLog _log;
     private readonly MonotonicClock _clock;
     // One byte more than the largest datagram of the protocol: a longer one arrives cut to this
@@ -26,8 +28,8 @@ public sealed class ClientLoop : IDisposable
     {
         _log = log;
         _clock = new MonotonicClock(time ?? TimeProvider.System);
+        _gateway = gateway;
         _socket = new Socket(gateway.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        _socket.Connect(gateway);
         _receiveTimeout = new SteppedReceiveTimeout(_socket);
     }
 
@@ -124,6 +126,11 @@ public sealed class ClientLoop : IDisposable
     {
         _log.Packet(PacketDirection.Send, datagram);
         Recorder?.Record(PacketDirection.Send, datagram, _clock.Now);
+        if (!_connected && !(_connected = TryConnect()))
+        {
+            return; // sent as far as the connection knows: its retransmission tries the route again
+        }
+
         try
         {
             _socket.Send(datagram, SocketFlags.None);
@@ -131,6 +138,26 @@ public sealed class ClientLoop : IDisposable
         catch (SocketException e)
         {
             NoteError(e.SocketErrorCode); // no route, or an earlier datagram's ICMP error: retries cover it
+        }
+    }
+
+    /// <summary>
+    /// Connects the socket to the gateway, at the first send rather than at construction so that a
+    /// failure reaches <see cref="NetworkErrors"/>. connect(2) on a UDP socket fails only when no
+    /// route leads to the gateway (ENETUNREACH), as on a device whose network is not up yet: a
+    /// network error like any other, tried again at the next send, until the idle timeout.
+    /// </summary>
+    private bool TryConnect()
+    {
+        try
+        {
+            _socket.Connect(_gateway);
+            return true;
+        }
+        catch (SocketException e)
+        {
+            NoteError(e.SocketErrorCode);
+            return false;
         }
     }
 
