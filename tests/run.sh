@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README "Tests"): installs the Debian programs that some end-to-end tests drive,
-# when they are missing, then runs every test project with `dotnet test` (arguments pass through).
+# when they are missing, then runs every test project with `dotnet test` (arguments pass through),
+# then, when no argument was given, the system test on two emulated Pis (tests/system/run.sh;
+# ANON_SKIP_SYSTEM=1 leaves it out).
 #   dumpcap, tshark   tshark       the Wireshark dissector decodes a captured transfer
 #   nginx (stream)    nginx, libnginx-mod-stream   a fleet of gateways behind nginx's UDP proxy
 #   chromium, a font  chromium, fonts-dejavu-core   the gateway's status page, rendered headless
@@ -56,4 +58,23 @@ if [ -z "${ANON_DEB_DIR:-}" ] && [ "${ANON_SKIP_DEB:-0}" != 1 ]; then
     export ANON_DEB_DIR=$PWD/artifacts/deb
 fi
 
-exec dotnet test "$@"
+set +e
+dotnet test "$@"
+status=$?
+set -e
+
+# The whole system on two emulated Raspberry Pis, with the arm64 packages just built (about 15
+# minutes; it installs what it needs, and builds the Pi image the first time).
+if [ $# -eq 0 ] && [ "${ANON_SKIP_SYSTEM:-0}" != 1 ]; then
+    echo "tests/run.sh: the system test on two emulated Raspberry Pis (tests/system/run.sh)" >&2
+    set +e
+    bash tests/system/run.sh
+    system=$?
+    set -e
+    case $system in
+        0) ;;
+        77) echo "tests/run.sh: the system test was skipped (its line above says why)" >&2 ;;
+        *) status=1 ;;
+    esac
+fi
+exit "$status"

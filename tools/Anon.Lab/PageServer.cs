@@ -19,6 +19,7 @@ public sealed class PageServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, Page> _pages = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _files = new(StringComparer.Ordinal);
     private int _requests;
     private int _conditionalRequests;
     private int _notModified;
@@ -70,7 +71,7 @@ public sealed class PageServer : IAsyncDisposable
         // Each page has an ETag and a Last-Modified date, so conditional requests get 304 (RFC 9110 §13.1).
         app.MapGet("/{name}", (string name, HttpContext context) =>
         {
-            if (!server._pages.TryGetValue(name, out Page? page))
+            if (!server._pages.TryGetValue(name, out Page? page) && !server.TryReadFile(name, out page))
             {
                 return Results.NotFound();
             }
@@ -93,8 +94,18 @@ public sealed class PageServer : IAsyncDisposable
     /// <param name="maxAge">Sent as <c>Cache-Control: max-age</c>, if given.</param>
     public Uri Serve(string name, byte[] content, TimeSpan? maxAge = null)
     {
-        string hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content))[..16];
-        _pages[name] = new Page(content, new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{hash}\""), DateTimeOffset.UtcNow, maxAge);
+        _pages[name] = Page.Of(content, DateTimeOffset.UtcNow, maxAge);
+        return new Uri(BaseAddress, name);
+    }
+
+    /// <summary>
+    /// Serves the file at <paramref name="path"/> at /<paramref name="name"/>, read anew for each
+    /// request (so that whoever edits the file changes the page; write it whole, then rename); 404
+    /// while it does not exist. Returns its URL.
+    /// </summary>
+    public Uri ServeFile(string name, string path)
+    {
+        _files[name] = path;
         return new Uri(BaseAddress, name);
     }
 
@@ -116,5 +127,31 @@ public sealed class PageServer : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 
-    private sealed record Page(byte[] Content, Microsoft.Net.Http.Headers.EntityTagHeaderValue ETag, DateTimeOffset Modified, TimeSpan? MaxAge);
+    private bool TryReadFile(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Page? page)
+    {
+        page = null;
+        if (!_files.TryGetValue(name, out string? path))
+        {
+            return false;
+        }
+
+        try
+        {
+            page = Page.Of(File.ReadAllBytes(path), File.GetLastWriteTimeUtc(path), maxAge: null);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private sealed record Page(byte[] Content, Microsoft.Net.Http.Headers.EntityTagHeaderValue ETag, DateTimeOffset Modified, TimeSpan? MaxAge)
+    {
+        public static Page Of(byte[] content, DateTimeOffset modified, TimeSpan? maxAge)
+        {
+            string hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content))[..16];
+            return new Page(content, new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{hash}\""), modified, maxAge);
+        }
+    }
 }

@@ -32,5 +32,5 @@ relay.SetAction(async (parsed, cancel) =>
     return 0;
 });
 
-var root = new RootCommand("anon-lab: a local test bench for anonGateway and anonclient.") { demo, serve, relay, LadderCommand.Create(), SocketHost.Create(), Anon.Lab.Conformance.ConformanceCommand.Create() };
+var root = new RootCommand("anon-lab: a local test bench for anonGateway and anonclient.") { demo, serve, relay, LadderCommand.Create(), SocketHost.Create(), Anon.Lab.Conformance.ConformanceCommand.Create(), Anon.Lab.Testbed.TestbedCommand.Create() };
 return await root.Parse(args).InvokeAsync();
