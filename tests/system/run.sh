@@ -3,10 +3,9 @@
 # apt on two emulated Raspberry Pi 3 Model B, under their own systemd, the LED on GPIO 17 of the
 # device Pi, the device Pi on the device network only; one line per check, then "N passed, N failed".
 #   bash tests/system/run.sh [CHECK...]      every check, or only those named (and install)
-# It installs with apt what it lacks (QEMU's system and user emulators, mmdebstrap and arch-test,
-# the device tree compiler, kmod, cpio, e2fsprogs), builds the Pi image or finds it in its cache
-# (tools/testbed/build-image.sh), and takes the arm64 packages from ANON_DEB_DIR (tests/run.sh builds
-# them) or builds them (deploy/debian/build.sh arm64). What it leaves, in artifacts/system/: both
+# It builds the Pi image or finds it in its cache (tools/testbed/build-image.sh, which installs with
+# apt what that takes: QEMU's system and user emulators, mmdebstrap, ...), and takes the arm64
+# packages from ANON_DEB_DIR (tests/run.sh builds them) or builds them (deploy/debian/build.sh arm64). What it leaves, in artifacts/system/: both
 # consoles, the kernel's view of the GPIO lines at each LED check, both services' journals,
 # latency.csv and summary.txt. Exit 0 when every check passed, 1 when one failed, 77 when this
 # machine cannot run it (no root or sudo to install what it needs).
@@ -16,17 +15,10 @@ root=$PWD
 artifacts=$root/artifacts/system
 say() { echo "tests/system/run.sh: $*" >&2; }
 
-need=()
-command -v qemu-system-aarch64 >/dev/null 2>&1 || need+=(qemu-system-arm)
-[ -e /usr/libexec/qemu-binfmt/aarch64-binfmt-P ] || need+=(qemu-user-static)
-command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap)
-command -v arch-test >/dev/null 2>&1 || need+=(arch-test)
-command -v fdtput >/dev/null 2>&1 || need+=(device-tree-compiler)
-[ -x /usr/sbin/depmod ] || need+=(kmod)
-command -v cpio >/dev/null 2>&1 || need+=(cpio)
-[ -x /usr/sbin/debugfs ] || [ -x /sbin/debugfs ] || need+=(e2fsprogs)
-if ! bash tools/apt-install.sh tests/system/run.sh "${need[@]}"; then
-    say "skipped: it needs ${need[*]}, and cannot install them here"
+# What it runs with (QEMU's system and user emulators, mmdebstrap, the device tree compiler...),
+# tools/testbed/build-image.sh installs when it lacks it, as it builds the Pis' file system: as root.
+if [ "$(id -u)" -ne 0 ] && ! sudo -n true 2>/dev/null; then
+    say "skipped: it installs what it needs with apt and builds the Pis' file system as root: run it as root or with sudo"
     exit 77
 fi
 

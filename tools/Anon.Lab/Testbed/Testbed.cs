@@ -23,13 +23,13 @@ internal sealed class Testbed : IAsyncDisposable
     /// <summary>The LED's pin, BCM numbering: line 17 of gpiochip0, the SoC's own GPIO controller.</summary>
     public const int LedPin = 17;
 
-    /// <summary>The settings README "Try it without a Pi" gives for a light that follows the page within about two seconds.</summary>
+    /// <summary>The settings README "Try it without a Pi" gives for a light that follows the page within seconds (docs/PERFORMANCE.md).</summary>
     public const string GatewayOptions = "--refresh 1 --bind 192.168.2.1 --allow 192.168.2.0/24";
 
     public const int WatchSeconds = 1;
 
     private readonly string _socketFolder;
-    private int _webPort;
+    private readonly int _webPort;
 
     private Testbed(TestbedSettings settings, string socketFolder, string pageFile, PageServer web, EmulatedPi gateway, EmulatedPi device)
     {
