@@ -20,6 +20,11 @@ internal static class ClientWords
     /// <summary>What an ICMP port unreachable from the gateway's host means.</summary>
     public const string NothingListens = "the gateway's host answered that nothing listens on that port";
 
+    /// <summary>The log's line when a handshake that brought no data is abandoned for a new one.</summary>
+    public const string NewHandshake =
+        "the gateway answered the handshake, then sent no data or went away (it may have restarted): starting a new handshake with a new ISN " +
+        "(logged once a transfer; counted in the last line)";
+
     /// <summary>
     /// The one-shot client's line when the socket first reports an error: that it keeps trying, why,
     /// and for how long.
@@ -41,7 +46,8 @@ internal static class ClientWords
         ClientStatistics statistics = connection.Statistics;
         return $"received {connection.Content.Length} bytes in {elapsed.TotalMilliseconds:0.000} ms " +
             $"(handshake round trip {statistics.HandshakeRoundTripTime?.TotalMilliseconds:0.000} ms, " +
-            $"{statistics.Retransmissions} retransmissions, {statistics.DuplicateSegments} duplicate segments, {statistics.Dropped} dropped)" +
+            $"{statistics.Retransmissions} retransmissions, {statistics.DuplicateSegments} duplicate segments, {statistics.Dropped} dropped" +
+            (statistics.NewHandshakes == 0 ? ")" : $", {statistics.NewHandshakes} new handshakes)") +
             (statistics.Leniencies == PeerLeniency.None ? "" : $"; accepted from this gateway: {PeerWords.Describe(statistics.Leniencies)}");
     }
 }

@@ -11,12 +11,14 @@ namespace Anon.Protocol;
 /// connected to it) and <see cref="HandleTimeout"/>. Outputs: the answer written by
 /// <see cref="HandleDatagram"/>, timer-driven sends from <see cref="PollTransmit"/> (the first SYN
 /// and retransmissions), <see cref="PollTimeout"/>, and <see cref="PollRefusal"/> (each kind of
-/// datagram dropped, once per transfer, for the log).
+/// datagram dropped, once per transfer, for the log). <see cref="HandleUnreachable"/> takes the
+/// socket's word that nothing listens at the gateway's port.
 /// </remarks>
 public sealed class ClientConnection
 {
     private readonly ClientOptions _options;
-    private readonly SequenceNumber _isn;
+    private readonly Func<SequenceNumber> _newInitialSequence;
+    private SequenceNumber _isn;
     private readonly RtoEstimator _rto;
     private readonly ArrayBufferWriter<byte> _content = new(16 * 1024);
 
@@ -29,22 +31,27 @@ public sealed class ClientConnection
     private TimeSpan _sentAt;
     private TimeSpan? _retransmitAt;
     private TimeSpan _idleDeadline;
+    private TimeSpan? _fallbackAt;           // Established: when a new handshake starts if no segment has come
+    private TimeSpan? _handshakeBudgetEnd;   // after a new handshake: when it must have brought data
     private TimeSpan? _lingerDeadline;
     private ulong _refusalsSeen;     // one bit per DropReason met in this transfer
     private ulong _refusalsUnpolled; // of those, the ones PollRefusal has not yet yielded
 
     /// <param name="initialSequence">Our ISN: random in normal use (PROTOCOL.md "Handshake").</param>
     /// <param name="now">The time of the first SYN, which <see cref="PollTransmit"/> yields at once.</param>
-    public ClientConnection(SequenceNumber initialSequence, TimeSpan now, ClientOptions? options = null)
+    /// <param name="newInitialSequence">
+    /// The ISN of each new handshake (<see cref="ClientOptions.HandshakeFallback"/>): random in normal
+    /// use, as the first. Without it, the previous ISN + 2^31, which no acknowledgment of the
+    /// previous handshake can reach (for tests and simulations).
+    /// </param>
+    public ClientConnection(SequenceNumber initialSequence, TimeSpan now, ClientOptions? options = null, Func<SequenceNumber>? newInitialSequence = null)
     {
         _options = options ?? ClientOptions.Default;
         _options.Retransmission.Validate();
-        _isn = initialSequence;
+        _newInitialSequence = newInitialSequence ?? (() => _isn + int.MinValue); // + 2^31, modulo 2^32
         _rto = new RtoEstimator(_options.Retransmission);
-        _lastAnswer = new SegmentHeader(_isn, default, SegmentFlags.Syn);
-        _nextSequence = _isn + 1;
         _idleDeadline = now + _options.IdleTimeout;
-        Send(now);
+        StartHandshake(initialSequence, now);
     }
 
     public ClientState State { get; private set; } = ClientState.SynSent;
@@ -131,9 +138,22 @@ public sealed class ClientConnection
     {
         ClientState.Closed or ClientState.Failed => null,
         ClientState.Finished => _lingerDeadline,
-        _ when _retransmitAt is { } retransmitAt && retransmitAt < _idleDeadline => retransmitAt,
-        _ => _idleDeadline,
+        _ => Earliest(Earliest(_retransmitAt, _fallbackAt), GiveUpAt) ?? GiveUpAt,
     };
+
+    /// <summary>
+    /// The datagram socket reported that nothing listens at the gateway's port (an ICMP port
+    /// unreachable). After a SYN|ACK that means the gateway that answered has gone: a new handshake
+    /// starts at once (<see cref="ClientOptions.HandshakeFallback"/>). Otherwise it changes nothing:
+    /// the gateway may be starting, and the timers keep trying.
+    /// </summary>
+    public void HandleUnreachable(TimeSpan now)
+    {
+        if (State == ClientState.Established)
+        {
+            StartNewHandshake(now);
+        }
+    }
 
     public void HandleTimeout(TimeSpan now)
     {
@@ -142,13 +162,16 @@ public sealed class ClientConnection
             case ClientState.Finished when now >= _lingerDeadline:
                 State = ClientState.Closed;
                 break;
-            case ClientState.SynSent or ClientState.Established or ClientState.Receiving when now >= _idleDeadline:
+            case ClientState.SynSent or ClientState.Established or ClientState.Receiving when now >= GiveUpAt:
                 Fail(State switch
                 {
-                    ClientState.SynSent => ClientFailureKind.NoAnswer,
-                    ClientState.Established => ClientFailureKind.NoData,
+                    ClientState.SynSent when Statistics.NewHandshakes == 0 => ClientFailureKind.NoAnswer,
+                    ClientState.SynSent or ClientState.Established => ClientFailureKind.NoData,
                     _ => ClientFailureKind.Stalled,
                 });
+                break;
+            case ClientState.Established when now >= _fallbackAt:
+                StartNewHandshake(now);
                 break;
             case ClientState.SynSent or ClientState.Established when now >= _retransmitAt:
                 // Only the SYN and the handshake ACK expect an answer of their own; later ACKs are
@@ -184,6 +207,7 @@ public sealed class ClientConnection
             _gatewayIsn = header.Sequence;
             _expectedSequence = _gatewayIsn + 1;
             State = ClientState.Established;
+            _fallbackAt = now + _options.HandshakeFallback;
             return Answer(new SegmentHeader(_isn + 1, _expectedSequence, SegmentFlags.Ack), now, answer, expectsReply: true);
         }
 
@@ -249,6 +273,8 @@ public sealed class ClientConnection
         Statistics.PayloadBytesReceived += payload.Length;
         _expectedSequence += payload.Length;
         _retransmitAt = null;
+        _fallbackAt = null;
+        _handshakeBudgetEnd = null;
 
         SegmentFlags flags = SegmentFlags.Ack;
         if (header.IsFin)
@@ -286,6 +312,39 @@ public sealed class ClientConnection
         _lastAnswer.WriteTo(answer);
         Statistics.DatagramsSent++;
         return SegmentHeader.Size;
+    }
+
+    /// <summary>
+    /// When the transfer fails for silence: <see cref="ClientOptions.IdleTimeout"/> after the last
+    /// datagram the gateway sent, and after a new handshake no later than the first handshake's
+    /// budget, so that a gateway answering every SYN and sending no data cannot keep it going.
+    /// </summary>
+    private TimeSpan GiveUpAt => _handshakeBudgetEnd is { } end && end < _idleDeadline ? end : _idleDeadline;
+
+    private static TimeSpan? Earliest(TimeSpan? a, TimeSpan? b) => a is null ? b : b is null || a < b ? a : b;
+
+    private void StartHandshake(SequenceNumber isn, TimeSpan now)
+    {
+        _isn = isn;
+        _lastAnswer = new SegmentHeader(_isn, default, SegmentFlags.Syn);
+        _nextSequence = _isn + 1;
+        _retransmitted = false;
+        State = ClientState.SynSent;
+        Send(now);
+    }
+
+    /// <summary>
+    /// Abandons a handshake that brought no data and starts another with a new ISN, so that a
+    /// restarted gateway sees a new connection rather than an acknowledgment of nothing it knows.
+    /// The segments of the abandoned handshake, should any still come, are dropped as data before
+    /// the handshake; its SYN|ACK as one acknowledging another ISN.
+    /// </summary>
+    private void StartNewHandshake(TimeSpan now)
+    {
+        _handshakeBudgetEnd ??= _idleDeadline;
+        _fallbackAt = null;
+        Statistics.NewHandshakes++;
+        StartHandshake(_newInitialSequence(), now);
     }
 
     private void Send(TimeSpan now)

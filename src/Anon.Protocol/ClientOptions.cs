@@ -12,6 +12,16 @@ public sealed record ClientOptions
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// How long the first segment may take after the handshake ACK before the client starts a new
+    /// handshake with a new ISN. A gateway that answered the SYN and then died, and came back with
+    /// a new SYN-cookie key, takes the old handshake ACK for nothing and never sends data; a live
+    /// gateway sends its first segment at once and again at each of its own timeouts, so this much
+    /// silence means the handshake is lost. The new handshake runs within the same
+    /// <see cref="IdleTimeout"/>, counted from the first handshake's SYN|ACK.
+    /// </summary>
+    public TimeSpan HandshakeFallback { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
     /// How long to stay after sending ACK|FIN, answering a retransmitted FIN again. Zero by default:
     /// a lost ACK|FIN costs the gateway only its clean close, never data (PROTOCOL.md "Close"), and a
     /// device should not wait to act on its command.

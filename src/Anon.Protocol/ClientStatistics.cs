@@ -11,6 +11,12 @@ public sealed class ClientStatistics
     /// <summary>SYNs and handshake ACKs sent again on timeout.</summary>
     public long Retransmissions;
 
+    /// <summary>
+    /// Handshakes started again with a new ISN because the first segment never came after a
+    /// SYN|ACK (<see cref="ClientOptions.HandshakeFallback"/>).
+    /// </summary>
+    public long NewHandshakes;
+
     /// <summary>Segments received again (their acknowledgment was lost); answered, never appended.</summary>
     public long DuplicateSegments;
 

@@ -178,6 +178,63 @@ public sealed partial class RestartTests(WebFixture web, ITestOutputHelper outpu
         Assert.Contains($"listening on UDP port {port} of 127.0.0.1\n", written, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A gateway killed between its SYN|ACK and its first segment, and started again on its port
+    /// (as systemd restarts it), knows nothing of the handshake the client completed: the client
+    /// starts a new one and gets the page, whether the dead gateway's port answered "nothing
+    /// listens" at once or the handshake ACKs met silence (the ClientOptions.HandshakeFallback timer).
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_client_whose_gateway_died_after_its_syn_ack_gets_the_page_from_the_restarted_gateway(bool portClosedAtOnce)
+    {
+        int port = Expect.FreeUdpPort();
+        string clientLog = _scratch.PathOf("c.log"), file = _scratch.PathOf("out");
+        Task<ProcessResult> client;
+        using (var dying = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
+        {
+            dying.Bind(new IPEndPoint(IPAddress.Loopback, port));
+            client = Programs.RunClientAsync(Expect.ClientArguments(port, clientLog, file), TimeSpan.FromSeconds(30));
+            (SegmentHeader syn, EndPoint from) = await ReceiveAsync(dying);
+            Assert.True(syn.IsSyn, $"expected a SYN, got {syn}");
+            await dying.SendToAsync(Packet(5000, (syn.Sequence + 1).Value, SegmentFlags.Syn | SegmentFlags.Ack), from);
+            Assert.Equal(SegmentFlags.Ack, (await ReceiveAsync(dying)).Header.ControlFlags);
+            if (!portClosedAtOnce)
+            {
+                // Alive but silent, as a restarted gateway is to an acknowledgment of a cookie it
+                // cannot check, until the client gives up on that handshake and sends a new SYN.
+                SegmentHeader next;
+                while (!(next = (await ReceiveAsync(dying)).Header).IsSyn)
+                {
+                    Assert.Equal(syn.Sequence + 1, next.Sequence);
+                }
+
+                Assert.NotEqual(syn.Sequence, next.Sequence);
+            }
+        }
+
+        await Task.Delay(300); // dead: what the client sends meets a closed port
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(web.LightOn, _scratch.PathOf("g.log"), port);
+        ProcessResult result = await client;
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Equal(Expect.Fixture("LIGHTON_COMMAND"), File.ReadAllBytes(file));
+        string written = File.ReadAllText(clientLog);
+        Assert.Single(Regex.Matches(written, "starting a new handshake with a new ISN"));
+        Assert.Matches(@"received \d+ bytes .*, [1-9]\d* new handshakes\)", written);
+        Expect.WellFormedLog(clientLog);
+    }
+
+    private static async Task<(SegmentHeader Header, EndPoint From)> ReceiveAsync(Socket socket)
+    {
+        byte[] buffer = new byte[Segments.MaxDatagram];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        SocketReceiveFromResult received = await socket.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), timeout.Token);
+        Assert.True(SegmentHeader.TryRead(buffer.AsSpan(0, received.ReceivedBytes), out SegmentHeader header));
+        return (header, received.RemoteEndPoint);
+    }
+
     public void Dispose() => _scratch.Dispose();
 
     private static async Task WaitForLogAsync(string log, string text)

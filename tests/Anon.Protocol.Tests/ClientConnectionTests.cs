@@ -282,9 +282,98 @@ public class ClientConnectionTests
         Assert.Equal(1, client.Statistics.Drops[DropReason.TransferEnded]);
     }
 
-    private ClientConnection Established(out string handshakeAck, ClientOptions? options = null)
+    [Fact]
+    public void A_handshake_that_brings_no_data_is_abandoned_for_a_new_one_with_a_new_isn()
     {
-        var client = new ClientConnection(new SequenceNumber(12345), T0 - TimeSpan.FromMilliseconds(5), options);
+        ClientConnection client = Established(out _);
+        TimeSpan fallback = T0 + ClientOptions.Default.HandshakeFallback;
+        DriveTimersUntil(client, fallback - TimeSpan.FromMilliseconds(1)); // the handshake ACK's retransmissions
+        Assert.Equal(ClientState.Established, client.State);
+
+        client.HandleTimeout(fallback);
+
+        Assert.Equal(ClientState.SynSent, client.State);
+        Assert.Equal($"{12345 + (1L << 31)} 0 SYN", PollOne(client));
+        Assert.Equal(1, client.Statistics.NewHandshakes);
+    }
+
+    [Fact]
+    public void The_new_handshake_completes_the_transfer_and_the_old_one_is_ignored()
+    {
+        ClientConnection client = Established(out _, newInitialSequence: () => new SequenceNumber(7000));
+        client.HandleTimeout(T0 + ClientOptions.Default.HandshakeFallback);
+        Assert.Equal("7000 0 SYN", PollOne(client));
+
+        // The first gateway's segment, should it come late, and its SYN|ACK again: neither is taken.
+        Assert.Equal(0, client.HandleDatagram(Make(101, 12347, Ack, "OLD"u8), T0, _answer));
+        Assert.Equal(0, client.HandleDatagram(Make(100, 12346, Syn | Ack), T0, _answer));
+        Assert.Equal(1, client.Statistics.Drops[DropReason.DataBeforeHandshake]);
+        Assert.Equal(1, client.Statistics.Drops[DropReason.SynAckWrongAck]);
+
+        Assert.Equal("7001 901 ACK", Answer(client, Make(900, 7001, Syn | Ack)));
+        Assert.Equal("7002 916 ACK FIN", Answer(client, Make(901, 7002, Ack | Fin, "COMMAND=LIGHTON"u8)));
+        Assert.Equal("COMMAND=LIGHTON"u8.ToArray(), client.Content.ToArray());
+    }
+
+    [Fact]
+    public void A_port_unreachable_after_the_syn_ack_starts_a_new_handshake_at_once_and_before_it_changes_nothing()
+    {
+        var client = new ClientConnection(new SequenceNumber(12345), T0);
+        PollOne(client);
+        client.HandleUnreachable(T0);
+        Assert.Null(Transmit(client));
+        Assert.Equal(ClientState.SynSent, client.State);
+
+        Answer(client, Make(100, 12346, Syn | Ack));
+        client.HandleUnreachable(T0);
+
+        Assert.Equal(ClientState.SynSent, client.State);
+        Assert.EndsWith(" 0 SYN", PollOne(client), StringComparison.Ordinal);
+        Assert.Equal(1, client.Statistics.NewHandshakes);
+    }
+
+    [Fact]
+    public void Once_data_flows_silence_or_a_port_unreachable_starts_no_new_handshake()
+    {
+        ClientConnection client = Established(out _);
+        Answer(client, Make(101, 12347, Ack, Content(512)));
+        client.HandleUnreachable(T0);
+        DriveTimersUntil(client, T0 + ClientOptions.Default.IdleTimeout);
+
+        Assert.Equal(ClientState.Failed, client.State);
+        Assert.Equal(ClientFailureKind.Stalled, client.Failure?.Kind);
+        Assert.Equal(0, client.Statistics.NewHandshakes);
+    }
+
+    [Fact]
+    public void A_gateway_that_answers_every_syn_and_sends_no_data_fails_the_transfer_within_the_first_budget()
+    {
+        ClientConnection client = Established(out _);
+        TimeSpan budgetEnd = T0 + ClientOptions.Default.IdleTimeout;
+        uint gatewayIsn = 100;
+        for (TimeSpan now = T0; client.State != ClientState.Failed && now < T0 + TimeSpan.FromSeconds(60); now += TimeSpan.FromMilliseconds(10))
+        {
+            client.HandleTimeout(now);
+            while (client.PollTransmit(_answer, out int length))
+            {
+                SegmentHeader sent = Header(_answer.AsSpan(0, length));
+                if (sent.IsSyn)
+                {
+                    // Answered at once, as by a gateway that never sends the page.
+                    client.HandleDatagram(Make(gatewayIsn += 1000, (sent.Sequence + 1).Value, Syn | Ack), now, _answer);
+                }
+            }
+
+            Assert.True(client.State == ClientState.Failed || now < budgetEnd, $"still trying at {now} after a budget ending at {budgetEnd}");
+        }
+
+        Assert.Equal(ClientFailureKind.NoData, client.Failure?.Kind);
+        Assert.True(client.Statistics.NewHandshakes >= 2, $"{client.Statistics.NewHandshakes} new handshakes");
+    }
+
+    private ClientConnection Established(out string handshakeAck, ClientOptions? options = null, Func<SequenceNumber>? newInitialSequence = null)
+    {
+        var client = new ClientConnection(new SequenceNumber(12345), T0 - TimeSpan.FromMilliseconds(5), options, newInitialSequence);
         PollOne(client);
         handshakeAck = Answer(client, Make(100, 12346, Syn | Ack));
         return client;
@@ -298,6 +387,18 @@ public class ClientConnectionTests
     }
 
     private string PollOne(ClientConnection client) => Transmit(client) ?? throw new Xunit.Sdk.XunitException("nothing to send");
+
+    /// <summary>Runs the client's timers, and sends what they bring to nowhere, up to <paramref name="until"/>.</summary>
+    private void DriveTimersUntil(ClientConnection client, TimeSpan until)
+    {
+        while (client.PollTimeout() is { } due && due <= until)
+        {
+            client.HandleTimeout(due);
+            while (Transmit(client) is not null)
+            {
+            }
+        }
+    }
 
     private string? Transmit(ClientConnection client) =>
         client.PollTransmit(_answer, out int length) ? Describe(_answer.AsSpan(0, length)) : null;

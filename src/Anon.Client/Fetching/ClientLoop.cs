@@ -22,6 +22,7 @@ public sealed class ClientLoop : IDisposable
     private readonly byte[] _receiveBuffer = new byte[Segments.MaxDatagram + 1];
     private readonly byte[] _sendBuffer = new byte[Segments.MaxDatagram];
     private SocketError? _lastError;
+    private bool _newHandshakeLogged;
     private readonly SteppedReceiveTimeout _receiveTimeout;
 
     public ClientLoop(IPEndPoint gateway, PacketLog log, TimeProvider? time = null)
@@ -54,9 +55,10 @@ public sealed class ClientLoop : IDisposable
         {
             TimeSpan now = _clock.Now;
             connection.HandleTimeout(now);
+            NoteNewHandshake(connection);
             while (connection.PollTransmit(_sendBuffer, out int length))
             {
-                Send(_sendBuffer.AsSpan(0, length));
+                Send(connection, _sendBuffer.AsSpan(0, length));
             }
 
             if (connection.State is ClientState.Failed or ClientState.Closed
@@ -102,7 +104,7 @@ public sealed class ClientLoop : IDisposable
         {
             // An ICMP error for our last send, such as port unreachable. The gateway may be
             // restarting: keep trying until the idle timeout, and say so if it comes to that.
-            NoteError(error);
+            NoteError(connection, error);
             return;
         }
 
@@ -113,7 +115,7 @@ public sealed class ClientLoop : IDisposable
         int answer = connection.HandleDatagram(datagram, now, _sendBuffer);
         if (answer > 0)
         {
-            Send(_sendBuffer.AsSpan(0, answer));
+            Send(connection, _sendBuffer.AsSpan(0, answer));
         }
 
         while (connection.PollRefusal(out DropReason reason))
@@ -122,11 +124,11 @@ public sealed class ClientLoop : IDisposable
         }
     }
 
-    private void Send(ReadOnlySpan<byte> datagram)
+    private void Send(ClientConnection connection, ReadOnlySpan<byte> datagram)
     {
         _log.Packet(PacketDirection.Send, datagram);
         Recorder?.Record(PacketDirection.Send, datagram, _clock.Now);
-        if (!_connected && !(_connected = TryConnect()))
+        if (!_connected && !(_connected = TryConnect(connection)))
         {
             return; // sent as far as the connection knows: its retransmission tries the route again
         }
@@ -137,7 +139,7 @@ public sealed class ClientLoop : IDisposable
         }
         catch (SocketException e)
         {
-            NoteError(e.SocketErrorCode); // no route, or an earlier datagram's ICMP error: retries cover it
+            NoteError(connection, e.SocketErrorCode); // no route, or an earlier datagram's ICMP error: retries cover it
         }
     }
 
@@ -147,7 +149,7 @@ public sealed class ClientLoop : IDisposable
     /// route leads to the gateway (ENETUNREACH), as on a device whose network is not up yet: a
     /// network error like any other, tried again at the next send, until the idle timeout.
     /// </summary>
-    private bool TryConnect()
+    private bool TryConnect(ClientConnection connection)
     {
         try
         {
@@ -156,17 +158,33 @@ public sealed class ClientLoop : IDisposable
         }
         catch (SocketException e)
         {
-            NoteError(e.SocketErrorCode);
+            NoteError(connection, e.SocketErrorCode);
             return false;
         }
     }
 
-    private void NoteError(SocketError error)
+    private void NoteError(ClientConnection connection, SocketError error)
     {
+        if (error == SocketError.ConnectionRefused)
+        {
+            connection.HandleUnreachable(_clock.Now);
+            NoteNewHandshake(connection);
+        }
+
         if (_lastError != error)
         {
             _lastError = error;
             NetworkErrors.Seen?.Invoke(error);
+        }
+    }
+
+    /// <summary>Says, once a transfer, that the core abandoned a handshake that brought no data and began another.</summary>
+    private void NoteNewHandshake(ClientConnection connection)
+    {
+        if (connection.Statistics.NewHandshakes > 0 && !_newHandshakeLogged)
+        {
+            _newHandshakeLogged = true;
+            _log.Event(ClientWords.NewHandshake);
         }
     }
 }

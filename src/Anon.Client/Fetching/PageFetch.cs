@@ -34,7 +34,7 @@ public sealed class PageFetch : IDisposable
         {
             var isn = new SequenceNumber(initialSequence ?? RandomInitialSequence());
             TimeSpan started = loop.Now;
-            var connection = new ClientConnection(isn, started, options);
+            var connection = new ClientConnection(isn, started, options, static () => new SequenceNumber(RandomInitialSequence()));
             loop.Run(connection, untilClosed: false, stop);
             if (stop.IsCancellationRequested)
             {
