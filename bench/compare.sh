@@ -97,7 +97,8 @@ start_servers() {
 
 fetch() { # PROGRAM N: one transfer into $work/out.N
     case $1 in
-        ours) "$aot/anonclient" -s 127.0.0.1 -p "$ours_port" -l "$work/client.$2.log" -f "$work/out.$2" >/dev/null ;;
+        # --linger 0: the fetch itself; the default linger keeps the process 500 ms more, after the file and the LED.
+        ours) "$aot/anonclient" -s 127.0.0.1 -p "$ours_port" -l "$work/client.$2.log" -f "$work/out.$2" --linger 0 >/dev/null ;;
         tftp) tftp -m binary 127.0.0.1 "$tftp_port" -c get LIGHTON_COMMAND "$work/out.$2" ;;
         coap) coap-client-notls -m get -b 512 -o "$work/out.$2" "coap://127.0.0.1:$coap_port/example_data" ;;
     esac

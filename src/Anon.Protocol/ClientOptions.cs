@@ -22,11 +22,14 @@ public sealed record ClientOptions
     public TimeSpan HandshakeFallback { get; init; } = TimeSpan.FromSeconds(3);
 
     /// <summary>
-    /// How long to stay after sending ACK|FIN, answering a retransmitted FIN again. Zero by default:
-    /// a lost ACK|FIN costs the gateway only its clean close, never data (PROTOCOL.md "Close"), and a
-    /// device should not wait to act on its command.
+    /// How long to stay after sending ACK|FIN, answering a retransmitted FIN again: TCP's TIME-WAIT
+    /// (RFC 9293 §3.6.1), and TFTP's "dally" after its last ACK (RFC 1350 §6). A lost ACK|FIN costs
+    /// no data, but without it the gateway counts a transfer the device completed as given up. The
+    /// client writes the file and switches the LED first, so no one waits for this; it covers at
+    /// least two of the gateway's retransmissions at its 250 ms RTO cap (PROTOCOL.md "Close" has
+    /// the figures that chose it).
     /// </summary>
-    public TimeSpan Linger { get; init; } = TimeSpan.Zero;
+    public TimeSpan Linger { get; init; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Content larger than this is refused, so a broken gateway cannot exhaust the device's memory.</summary>
     public int MaximumContentLength { get; init; } = 16 * 1024 * 1024;

@@ -63,6 +63,9 @@ internal sealed class GatewayConnection
     /// <summary>The departures from our wire this connection's client used and that were accepted.</summary>
     public PeerLeniency Leniencies { get; private set; }
 
+    /// <summary>Every byte has been sent: the segment in flight is the last, with the FIN, or a plain ACK acknowledged it.</summary>
+    public bool IsClosing => IsLastSegment;
+
     private SequenceNumber SegmentSequence => _isn + 1 + BytesAcknowledged;
 
     private SequenceNumber SegmentEnd => SegmentSequence + _segmentLength;

@@ -146,6 +146,12 @@ public sealed class GatewayEndpoint
                 _retransmissions.Enqueue(connection);
                 _timers.Arm(connection, connection.RetransmitAt);
             }
+            else if (connection.IsClosing)
+            {
+                Statistics.ClosesUnconfirmed++;
+                connection.Abandon();
+                Close(connection, GatewayEventKind.CloseUnconfirmed, now);
+            }
             else
             {
                 Statistics.ConnectionsTimedOut++;

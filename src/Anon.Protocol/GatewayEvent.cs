@@ -8,8 +8,15 @@ public enum GatewayEventKind
     /// <summary>The client acknowledged the FIN with FIN|ACK: every byte arrived.</summary>
     Completed,
 
-    /// <summary>A segment went unacknowledged through every retransmission; the connection is dropped.</summary>
+    /// <summary>A segment before the last went unacknowledged through every retransmission; the connection is dropped.</summary>
     TimedOut,
+
+    /// <summary>
+    /// The last segment, which carries the FIN, went unanswered through every retransmission, or the
+    /// client acknowledged every byte and never sent its FIN: the client may well have the page (its
+    /// ACK|FIN was lost and it had left); the connection is dropped.
+    /// </summary>
+    CloseUnconfirmed,
 
     /// <summary>The same address and port completed a new handshake (the client restarted); the old connection is dropped.</summary>
     Replaced,

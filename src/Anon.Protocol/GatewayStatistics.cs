@@ -35,7 +35,14 @@ public sealed class GatewayStatistics
     public long SynsAnswered;
     public long ConnectionsOpened;
     public long ConnectionsCompleted;
+    /// <summary>Connections given up before their last segment was sent: the client cannot have the page.</summary>
     public long ConnectionsTimedOut;
+
+    /// <summary>
+    /// Connections given up with every byte sent and the FIN unanswered (<see cref="GatewayEventKind.CloseUnconfirmed"/>):
+    /// the client may have the page and have left before its ACK|FIN got through.
+    /// </summary>
+    public long ClosesUnconfirmed;
     public long ConnectionsReplaced;
     /// <summary>Valid handshakes refused because the connection table was full.</summary>
     public long ConnectionsRefused => Drops[DropReason.TableFull];

@@ -165,6 +165,39 @@ public class GatewayEndpointTests
         Assert.Equal(3, givenUp.Retransmissions);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Giving_up_with_every_byte_sent_is_a_close_unconfirmed_not_a_failed_transfer(bool plainAckFirst)
+    {
+        // The last segment (FIN) unanswered: the client may have it all and have left, its ACK|FIN lost;
+        // or it acknowledged every byte with a plain ACK and its FIN never came.
+        var policy = new RetransmissionPolicy { MaximumRetransmissions = 2 };
+        GatewayEndpoint gateway = Opened(Content(600), new GatewayOptions { Retransmission = policy });
+        Assert.Equal("613 12348 ACK FIN", Answer(gateway, Make(12347, 613, Ack)));
+        if (plainAckFirst)
+        {
+            Assert.Equal(0, gateway.HandleDatagram(Client, Make(12348, 701, Ack), T0, _answer).AnswerLength);
+        }
+
+        while (gateway.PollTimeout() is { } due)
+        {
+            gateway.HandleTimeout(due);
+            while (gateway.PollTransmit(_answer, out _))
+            {
+            }
+        }
+
+        GatewayEvent last = default;
+        while (gateway.PollEvent(out GatewayEvent e))
+        {
+            last = e;
+        }
+
+        Assert.Equal(GatewayEventKind.CloseUnconfirmed, last.Kind);
+        Assert.Equal((1L, 0L, 0L), (gateway.Statistics.ClosesUnconfirmed, gateway.Statistics.ConnectionsTimedOut, gateway.Statistics.ConnectionsCompleted));
+    }
+
     [Fact]
     public void A_new_connection_starts_from_the_round_trip_estimate_of_the_last_completed_one()
     {

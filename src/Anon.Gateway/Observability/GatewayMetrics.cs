@@ -20,7 +20,8 @@ public sealed class GatewayMetrics : IDisposable
     {
         _meter.CreateObservableUpDownCounter("anon.gateway.connections.open", () => Latest.OpenConnections, "{connection}", "Connections being served");
         _meter.CreateObservableCounter("anon.gateway.transfers.completed", () => Latest.TransfersCompleted, "{transfer}", "Transfers acknowledged to the end");
-        _meter.CreateObservableCounter("anon.gateway.transfers.failed", () => Latest.TransfersFailed, "{transfer}", "Connections given up after every retransmission");
+        _meter.CreateObservableCounter("anon.gateway.transfers.failed", () => Latest.TransfersFailed, "{transfer}", "Connections given up before their last segment was sent");
+        _meter.CreateObservableCounter("anon.gateway.closes.unconfirmed", () => Latest.ClosesUnconfirmed, "{transfer}", "Connections given up with every byte sent and the FIN unanswered");
         _meter.CreateObservableCounter("anon.gateway.retransmissions", () => Latest.Retransmissions, "{segment}", "Segments sent again on timeout");
         _meter.CreateObservableCounter("anon.gateway.bytes.sent", () => Latest.PayloadBytesSent, "By", "Page bytes sent, retransmissions included");
         _meter.CreateObservableCounter("anon.gateway.datagrams.received", () => Latest.DatagramsReceived, "{datagram}", "Datagrams received");

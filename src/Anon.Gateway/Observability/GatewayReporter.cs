@@ -74,6 +74,9 @@ public sealed class GatewayReporter
                 $"connection from {peer} completed: {e.BytesAcknowledged} bytes in {e.Elapsed.TotalMilliseconds:0.0} ms, {e.Retransmissions} retransmissions{accepted}",
             GatewayEventKind.TimedOut =>
                 $"connection from {peer} given up: no acknowledgment after every retransmission ({e.BytesAcknowledged} bytes acknowledged){accepted}",
+            GatewayEventKind.CloseUnconfirmed =>
+                $"connection from {peer} close unconfirmed: every byte sent, no answer to the FIN after every retransmission " +
+                $"(the client may have the page and have left before its ACK|FIN got through){accepted}",
             GatewayEventKind.Refused =>
                 $"connection from {peer}: dropped {PeerWords.Describe(e.Refusal)} (logged once a connection; the minute summary counts them)",
             _ => $"connection from {peer} replaced: the client restarted with a new handshake",
@@ -130,6 +133,7 @@ public sealed class GatewayReporter
         _log.Event(
             $"since the last summary: {now.ConnectionsOpened - last.ConnectionsOpened} connections opened, " +
             $"{now.TransfersCompleted - last.TransfersCompleted} completed, {now.TransfersFailed - last.TransfersFailed} given up, " +
+            $"{now.ClosesUnconfirmed - last.ClosesUnconfirmed} closes unconfirmed, " +
             $"{now.Retransmissions - last.Retransmissions} retransmissions, {now.DatagramsDropped - last.DatagramsDropped} datagrams dropped, " +
             $"{now.PayloadBytesSent} bytes sent in all, RTT {rtt} " +
             $"(totals: {now.SynsAnswered} SYNs answered, {now.Runts} too short, {now.UnexpectedPayloads} with a payload, " +

@@ -14,11 +14,13 @@ public sealed record GatewayStatus(string Version, DateTimeOffset StartedAt, int
 public sealed record PageStatus(string Url, int Bytes, string Command, DateTimeOffset FetchedAt, DateTimeOffset CheckedAt, string? RefreshError, bool FromCache = false);
 
 /// <summary>The socket loop's figures, taken at <paramref name="At"/>.</summary>
+/// <param name="ClosesUnconfirmed">Connections given up with every byte sent and the FIN unanswered: the client may have the page.</param>
 public sealed record TrafficStatus(
     DateTimeOffset At,
     int OpenConnections,
     long TransfersCompleted,
     long TransfersFailed,
+    long ClosesUnconfirmed,
     long Retransmissions,
     long DatagramsReceived,
     long DatagramsSent,
@@ -27,7 +29,7 @@ public sealed record TrafficStatus(
     double? RoundTripMilliseconds,
     IReadOnlyList<ConnectionStatus> Connections)
 {
-    public static TrafficStatus None(DateTimeOffset at) => new(at, 0, 0, 0, 0, 0, 0, 0, 0, null, []);
+    public static TrafficStatus None(DateTimeOffset at) => new(at, 0, 0, 0, 0, 0, 0, 0, 0, 0, null, []);
 }
 
 /// <summary>One open connection.</summary>

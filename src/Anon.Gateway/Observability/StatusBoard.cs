@@ -47,6 +47,7 @@ public sealed class StatusBoard(string version, int port, TimeProvider time)
             snapshot.OpenConnections,
             snapshot.TransfersCompleted,
             snapshot.TransfersFailed,
+            snapshot.ClosesUnconfirmed,
             snapshot.Retransmissions,
             snapshot.DatagramsReceived,
             snapshot.DatagramsSent,

@@ -63,6 +63,7 @@ public static class StatusFormats
             <tr><th>open connections</th><td class="figure" id="open-connections">{{traffic.OpenConnections}}</td></tr>
             <tr><th>transfers completed</th><td class="figure" id="transfers">{{traffic.TransfersCompleted}}</td></tr>
             <tr><th>transfers failed</th><td class="figure" id="transfers-failed">{{traffic.TransfersFailed}}</td></tr>
+            <tr><th>closes unconfirmed (every byte sent, the FIN unanswered)</th><td class="figure" id="closes-unconfirmed">{{traffic.ClosesUnconfirmed}}</td></tr>
             <tr><th>retransmissions</th><td class="figure" id="retransmissions">{{traffic.Retransmissions}}</td></tr>
             <tr><th>round-trip time</th><td class="figure" id="rtt">{{Milliseconds(traffic.RoundTripMilliseconds)}}</td></tr>
             <tr><th>datagrams received / sent / dropped</th><td class="figure" id="datagrams">{{traffic.DatagramsReceived}} / {{traffic.DatagramsSent}} / {{traffic.DatagramsDropped}}</td></tr>
@@ -101,7 +102,8 @@ public static class StatusFormats
         var text = new StringBuilder();
         Metric(text, "anon_gateway_connections_open", "gauge", "Connections being served.", traffic.OpenConnections);
         Metric(text, "anon_gateway_transfers_completed_total", "counter", "Transfers acknowledged to the end.", traffic.TransfersCompleted);
-        Metric(text, "anon_gateway_transfers_failed_total", "counter", "Connections given up after every retransmission.", traffic.TransfersFailed);
+        Metric(text, "anon_gateway_transfers_failed_total", "counter", "Connections given up before their last segment was sent.", traffic.TransfersFailed);
+        Metric(text, "anon_gateway_closes_unconfirmed_total", "counter", "Connections given up with every byte sent and the FIN unanswered.", traffic.ClosesUnconfirmed);
         Metric(text, "anon_gateway_retransmissions_total", "counter", "Segments sent again on timeout.", traffic.Retransmissions);
         Metric(text, "anon_gateway_datagrams_received_total", "counter", "Datagrams received.", traffic.DatagramsReceived);
         Metric(text, "anon_gateway_datagrams_sent_total", "counter", "Datagrams sent.", traffic.DatagramsSent);

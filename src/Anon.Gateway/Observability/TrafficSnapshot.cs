@@ -8,6 +8,8 @@ namespace Anon.Gateway.Observability;
 /// three always agree (a datagram dropped by <c>--allow</c> is dropped in all three).
 /// </summary>
 /// <param name="At">When it was taken, on the loop's clock.</param>
+/// <param name="TransfersFailed">Connections given up before their last segment was sent.</param>
+/// <param name="ClosesUnconfirmed">Connections given up with every byte sent and the FIN unanswered: the client may have the page.</param>
 /// <param name="DatagramsDropped">Every datagram dropped: by the core for any reason, and by the allow list.</param>
 /// <param name="NotAllowed">Datagrams from addresses outside <c>--allow</c>, dropped before the core.</param>
 /// <param name="SendErrors">Datagrams the socket refused to send (the retransmission timers cover them).</param>
@@ -18,6 +20,7 @@ public sealed record TrafficSnapshot(
     long ConnectionsOpened,
     long TransfersCompleted,
     long TransfersFailed,
+    long ClosesUnconfirmed,
     long Retransmissions,
     long DatagramsReceived,
     long DatagramsSent,
@@ -37,7 +40,7 @@ public sealed record TrafficSnapshot(
     IReadOnlyList<ConnectionView> Connections)
 {
     /// <summary>Before anything happened.</summary>
-    public static TrafficSnapshot Empty { get; } = new(TimeSpan.Zero, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, null, []);
+    public static TrafficSnapshot Empty { get; } = new(TimeSpan.Zero, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, null, []);
 
     /// <summary>Reads the core's figures and the loop's own; allocates, so it is taken now and then, not per datagram.</summary>
     /// <param name="connectionsListed">How many open connections to view, at most (0 when nobody shows them).</param>
@@ -57,6 +60,7 @@ public sealed record TrafficSnapshot(
             statistics.ConnectionsOpened,
             statistics.ConnectionsCompleted,
             statistics.ConnectionsTimedOut,
+            statistics.ClosesUnconfirmed,
             statistics.Retransmissions,
             statistics.DatagramsReceived,
             statistics.DatagramsSent,
@@ -81,6 +85,6 @@ public sealed record TrafficSnapshot(
 /// <param name="InFlight">Connections open when it began.</param>
 /// <param name="Opened">Connections opened during it, by handshakes answered before it.</param>
 /// <param name="Finished">Transfers completed during it.</param>
-/// <param name="GivenUp">Connections given up during it, after every retransmission.</param>
+/// <param name="GivenUp">Connections given up during it, after every retransmission (closes unconfirmed included).</param>
 /// <param name="Cut">Connections still open when it ended, abandoned.</param>
 public readonly record struct DrainOutcome(int InFlight, int Opened, int Finished, int GivenUp, int Cut, TimeSpan Took);

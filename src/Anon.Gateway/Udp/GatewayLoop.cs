@@ -184,7 +184,7 @@ public sealed class GatewayLoop : IDisposable
     private sealed class Drainage(TimeSpan startedAt, TimeSpan deadline, GatewayEndpoint endpoint)
     {
         private readonly long _completedBefore = endpoint.Statistics.ConnectionsCompleted;
-        private readonly long _givenUpBefore = endpoint.Statistics.ConnectionsTimedOut;
+        private readonly long _givenUpBefore = endpoint.Statistics.ConnectionsTimedOut + endpoint.Statistics.ClosesUnconfirmed;
         private readonly long _openedBefore = endpoint.Statistics.ConnectionsOpened;
 
         public TimeSpan Deadline => deadline;
@@ -195,7 +195,7 @@ public sealed class GatewayLoop : IDisposable
             InFlight,
             (int)(at.Statistics.ConnectionsOpened - _openedBefore),
             (int)(at.Statistics.ConnectionsCompleted - _completedBefore),
-            (int)(at.Statistics.ConnectionsTimedOut - _givenUpBefore),
+            (int)(at.Statistics.ConnectionsTimedOut + at.Statistics.ClosesUnconfirmed - _givenUpBefore),
             at.ConnectionCount,
             now - startedAt);
     }
