@@ -11,6 +11,7 @@
 #   help2man, lintian help2man, lintian   the Debian packages' man pages, and Debian's check of the packages
 #   adduser           adduser      what the packages' maintainer scripts call (dpkg -i installs no dependency)
 #   logrotate         logrotate    rotates the installed gateway's log by the package's /etc/logrotate.d file
+#   libgpiod          libgpiod2    the client's real GPIO driver, so its messages on a machine without GPIO are tested
 # and, through tests/arm/prepare.sh, QEMU and a cross toolchain for the linux-arm64 builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,7 @@ command -v help2man >/dev/null 2>&1 || missing+=(help2man)
 command -v lintian >/dev/null 2>&1 || missing+=(lintian)
 [ -x /usr/sbin/adduser ] || missing+=(adduser)
 [ -x /usr/sbin/logrotate ] || missing+=(logrotate)
+/sbin/ldconfig -p 2>/dev/null | grep -Eq 'libgpiod\.so\.[23] ' || missing+=(libgpiod2)
 # The status page's screenshot check needs text drawn: at least one font (chromium only recommends one).
 [ -n "$(fc-list 2>/dev/null)" ] || missing+=(fontconfig fonts-dejavu-core)
 

@@ -54,10 +54,20 @@ publish() {
     if [ -n "${!given:-}" ]; then published[$1]=${!given}; return 0; fi
     local rid dir="$root/artifacts/deb/publish/$1"
     rid=$(rid_of "$1")
-    echo "deploy/debian/build.sh: publishing both programs for $rid (Native AOT)" >&2
+    # Each Native AOT build takes about a minute on 2 cores and prints nothing at this verbosity:
+    # a line before and after each says the script is working, and how long each took.
+    local started
     for project in Anon.Gateway Anon.Client; do
-        dotnet publish "$root/src/$project" -p:PublishProfile=aot -p:RuntimeIdentifier="$rid" \
-            -p:PublishDir="$dir/" -v quiet -nologo >/dev/null
+        echo "deploy/debian/build.sh: publishing $project for $rid (Native AOT, about a minute)..." >&2
+        started=$SECONDS
+        if ! dotnet publish "$root/src/$project" -p:PublishProfile=aot -p:RuntimeIdentifier="$rid" \
+            -p:PublishDir="$dir/" -v quiet -nologo > "$out/publish-$project-$1.log" 2>&1; then
+            cat "$out/publish-$project-$1.log" >&2
+            echo "deploy/debian/build.sh: publishing $project for $rid failed (above)" >&2
+            exit 1
+        fi
+        rm -f "$out/publish-$project-$1.log"
+        echo "deploy/debian/build.sh: published $project for $rid in $((SECONDS - started)) s" >&2
     done
     published[$1]=$dir
 }

@@ -164,7 +164,7 @@ static int RunOnce(ClientSettings settings)
             settings.Status.WriteLine($"anonclient: received {content.Length} bytes from {gateway}, written to {settings.OutputPath}");
             if (!CommandPage.TryParse(content, out LightCommand command))
             {
-                throw new UnknownCommandException($"cannot parse the command: the first line is \"{CommandPage.DescribeFirstLine(content)}\"");
+                throw new UnknownCommandException(CommandPage.DescribeUnparsable(content));
             }
 
             log.Event($"command {command.ToPageText()}");
@@ -242,7 +242,7 @@ static void WriteDiagram(LadderDiagram diagram, string path)
 static ILed ChooseLed(int? gpioPin, int? gpioChip, bool activeLow, string? stateFile)
 {
     ILed led = gpioPin is { } pin
-        ? new GpioLed(() => GpioLed.OpenSystemController(gpioChip), pin, activeLow)
+        ? new GpioLed(() => GpioLed.OpenSystemController(gpioChip), pin, activeLow, gpioChip)
         : new SimulatedLed();
     return stateFile is null ? led : new LedStateFile(led, stateFile);
 }

@@ -43,6 +43,14 @@ public static class CommandPage
         return false;
     }
 
+    /// <summary>
+    /// Why a page is not a command, and what one looks like: "cannot parse the command: the first
+    /// line is "HELLO"; a command page's first line is COMMAND=LIGHTON or COMMAND=LIGHTOFF".
+    /// </summary>
+    public static string DescribeUnparsable(ReadOnlySpan<byte> content) =>
+        $"cannot parse the command: the first line is \"{DescribeFirstLine(content)}\"; " +
+        "a command page's first line is COMMAND=LIGHTON or COMMAND=LIGHTOFF (or the bare word, in any case)";
+
     /// <summary>The first line as text, shortened and with control characters replaced, safe to put in a log or a message.</summary>
     public static string DescribeFirstLine(ReadOnlySpan<byte> content)
     {

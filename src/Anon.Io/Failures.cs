@@ -53,4 +53,26 @@ public sealed class LedFailedException(string message, Exception? innerException
 
 /// <summary>A file the program writes (log, page, LED state) cannot be written.</summary>
 public sealed class FileWriteException(string message, Exception? innerException = null)
-    : OperationFailedException(message, innerException);
+    : OperationFailedException(message, innerException)
+{
+    /// <summary>
+    /// "cannot write the log file 'x/y.log': the folder 'x' does not exist": the reason in words a
+    /// user acts on for the two failures met first (a missing folder, no permission), rather than
+    /// .NET's "Could not find a part of the path"; the system's message for the rest.
+    /// </summary>
+    /// <param name="what">"the log file", "the output file".</param>
+    /// <param name="path">The path as the user gave it.</param>
+    /// <param name="systemMessage">The failure's own message, when it names another path than <paramref name="path"/>.</param>
+    public static FileWriteException Creating(string what, string path, Exception failure, string? systemMessage = null)
+    {
+        ArgumentNullException.ThrowIfNull(failure);
+        string folder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
+        string reason = failure switch
+        {
+            DirectoryNotFoundException => $"the folder '{folder}' does not exist",
+            UnauthorizedAccessException => $"no permission to write in '{folder}'",
+            _ => systemMessage ?? failure.Message,
+        };
+        return new FileWriteException($"cannot write {what} '{path}': {reason}", failure);
+    }
+}

@@ -67,7 +67,7 @@ public sealed class PacketLog : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            throw new FileWriteException($"cannot write the log file '{path}': {e.Message}", e);
+            throw FileWriteException.Creating("the log file", path, e);
         }
     }
 

@@ -9,6 +9,7 @@ namespace Anon.Client.Tests;
 public sealed class LedTests : IDisposable
 {
     private readonly string _stateFile = Path.Combine(Path.GetTempPath(), $"anon-led-{Guid.NewGuid():N}");
+    private readonly string _devices = Path.Combine(Path.GetTempPath(), $"anon-dev-{Guid.NewGuid():N}");
 
     [Fact]
     public void Lighton_opens_the_pin_as_output_and_drives_it_high_and_lightoff_low()
@@ -39,7 +40,10 @@ public sealed class LedTests : IDisposable
     [MemberData(nameof(DriverFailures))]
     public void A_gpio_failure_is_one_clear_message_with_its_own_exit_code(Exception failure)
     {
-        using var led = new GpioLed(() => new GpioController(new FakeGpioDriver(failure)), pin: 17, activeLow: false);
+        // A chip this test can open: the driver's own message is the whole reason.
+        Directory.CreateDirectory(_devices);
+        File.WriteAllText(Path.Combine(_devices, "gpiochip0"), "");
+        using var led = new GpioLed(() => new GpioController(new FakeGpioDriver(failure)), pin: 17, activeLow: false, deviceDirectory: _devices);
 
         var error = Assert.Throws<LedFailedException>(() => led.Apply(LightCommand.LightOn));
 
@@ -58,6 +62,32 @@ public sealed class LedTests : IDisposable
 
         Assert.Equal(ExitCodes.GpioError, ExitCodes.For(error));
         Assert.Equal("cannot drive the LED on GPIO pin 17: libgpiod is not installed (Debian's libgpiod2, or libgpiod3 on newer releases: sudo apt install libgpiod2)", error.Message);
+    }
+
+    [Fact]
+    public void Without_any_gpio_chip_the_message_says_where_to_look_and_how_to_do_without()
+    {
+        Directory.CreateDirectory(_devices);
+        using var led = new GpioLed(() => throw new IOException("Unable to find a chip, error: 2 (No such file or directory)"), pin: 17, activeLow: false, deviceDirectory: _devices);
+
+        var error = Assert.Throws<LedFailedException>(() => led.Apply(LightCommand.LightOn));
+
+        Assert.Equal(
+            $"cannot drive the LED on GPIO pin 17: Unable to find a chip, error: 2 (No such file or directory): there is no {_devices}/gpiochip*: " +
+            $"this machine has no GPIO chip or its driver is not loaded (ls {_devices}/gpiochip*); leave --gpio-pin out to use the simulated LED",
+            error.Message);
+    }
+
+    [Fact]
+    public void A_chip_number_that_does_not_exist_is_named()
+    {
+        Directory.CreateDirectory(_devices);
+        File.WriteAllText(Path.Combine(_devices, "gpiochip0"), "");
+        using var led = new GpioLed(() => throw new IOException("Could not open gpio chip at path"), pin: 17, activeLow: false, chip: 4, deviceDirectory: _devices);
+
+        var error = Assert.Throws<LedFailedException>(() => led.Apply(LightCommand.LightOn));
+
+        Assert.Contains($": {_devices}/gpiochip4 does not exist: this machine has no GPIO chip of that number", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -97,5 +127,12 @@ public sealed class LedTests : IDisposable
         new InvalidOperationException("pin 17 is already in use"),
     ];
 
-    public void Dispose() => File.Delete(_stateFile);
+    public void Dispose()
+    {
+        File.Delete(_stateFile);
+        if (Directory.Exists(_devices))
+        {
+            Directory.Delete(_devices, recursive: true);
+        }
+    }
 }

@@ -77,7 +77,16 @@ public sealed class ErrorTests(WebFixture web) : IClassFixture<WebFixture>, IDis
     {
         ProcessResult result = await Gateway("-p", "0", "-l", "/nonexistent-dir/g.log", "-w", web.LightOn.ToString());
 
-        AssertFailure(result, CannotCreate, "cannot write the log file '/nonexistent-dir/g.log'");
+        AssertFailure(result, CannotCreate, "cannot write the log file '/nonexistent-dir/g.log': the folder '/nonexistent-dir' does not exist");
+    }
+
+    [Fact]
+    public async Task The_client_names_the_missing_folder_of_its_log()
+    {
+        ProcessResult result = await Programs.RunClientAsync(Expect.ClientArguments(30000, _scratch.PathOf("no-such-folder/c.log"), _scratch.PathOf("out")), Timeout);
+
+        AssertFailure(result, CannotCreate, $"cannot write the log file '{_scratch.PathOf("no-such-folder/c.log")}': the folder '{_scratch.PathOf("no-such-folder")}' does not exist");
+        Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
     [Theory]
@@ -175,7 +184,7 @@ public sealed class ErrorTests(WebFixture web) : IClassFixture<WebFixture>, IDis
 
         ProcessResult result = await Programs.RunClientAsync(Expect.ClientArguments(gateway.Port, _scratch.PathOf("c.log"), _scratch.PathOf("out.txt")), Timeout);
 
-        AssertFailure(result, UnknownCommand, "cannot parse the command: the first line is \"HELLO WORLD\"");
+        AssertFailure(result, UnknownCommand, "cannot parse the command: the first line is \"HELLO WORLD\"; a command page's first line is COMMAND=LIGHTON or COMMAND=LIGHTOFF");
         Assert.Equal("HELLO WORLD\nnot a command\n", File.ReadAllText(_scratch.PathOf("out.txt")));
         Assert.Contains("error: cannot parse the command", File.ReadAllText(_scratch.PathOf("c.log")), StringComparison.Ordinal);
     }
@@ -190,10 +199,49 @@ public sealed class ErrorTests(WebFixture web) : IClassFixture<WebFixture>, IDis
         ProcessResult result = await Programs.RunClientAsync(
             Expect.ClientArguments(gateway.Port, _scratch.PathOf("c.log"), _scratch.PathOf("out.txt"), "--gpio-pin", "17", "--led-state", _scratch.PathOf("led")), Timeout);
 
-        AssertFailure(result, GpioError, "cannot drive the LED on GPIO pin 17");
+        // tests/run.sh installs libgpiod, so the real driver runs and finds no chip; without it, the package is named.
+        AssertFailure(result, GpioError, LibgpiodInstalled
+            ? "cannot drive the LED on GPIO pin 17: Unable to find a chip, error: 2 (No such file or directory): there is no /dev/gpiochip*: " +
+              "this machine has no GPIO chip or its driver is not loaded (ls /dev/gpiochip*); leave --gpio-pin out to use the simulated LED"
+            : "cannot drive the LED on GPIO pin 17: libgpiod is not installed");
+        Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries), line => line.Contains("GPIO", StringComparison.Ordinal));
         Assert.Equal(Expect.Fixture("LIGHTON_COMMAND"), File.ReadAllBytes(_scratch.PathOf("out.txt")));
         Assert.False(File.Exists(_scratch.PathOf("led")), "the state file claims a state the LED never took");
     }
+
+    /// <summary>
+    /// A device whose GPIO chip exists but is not open to the user the client runs as (the group
+    /// missing, as on a first install before logging in again): the line says which group to join.
+    /// The client runs as nobody in a mount namespace whose /dev holds a chip only root may open.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_gpio_chip_the_user_may_not_open_says_which_group_to_join()
+    {
+        Skip.IfNot(Environment.UserName == "root", "a mount namespace and a change of user need root (CI runs as root)");
+        Skip.IfNot(LibgpiodInstalled, "libgpiod is not installed: tests/run.sh installs it");
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(web.LightOn, _scratch.PathOf("g.log"));
+        string work = _scratch.PathOf("nobody");
+        string[] command = [Programs.ClientPath, .. Expect.ClientArguments(gateway.Port, Path.Combine(work, "c.log"), Path.Combine(work, "out.txt"), "--gpio-pin", "17")];
+        string client = string.Join(' ', command.Select(Quote));
+        string script =
+            $"set -e; chmod 711 {Quote(_scratch.Directory)}; mkdir -m 777 {Quote(work)}; " + // nobody passes through to a folder of its own
+            "mount -t tmpfs -o mode=755 tmpfs /dev; " +
+            "mknod -m 666 /dev/null c 1 3; mknod -m 666 /dev/zero c 1 5; mknod -m 666 /dev/urandom c 1 9; mknod -m 666 /dev/random c 1 8; " +
+            ": > /dev/gpiochip0; chmod 600 /dev/gpiochip0; " +
+            $"exec setpriv --reuid=65534 --regid=65534 --clear-groups {client}";
+
+        ProcessResult result = await Programs.RunAsync("unshare", ["--mount", "--propagation", "private", "sh", "-c", script], Timeout);
+
+        AssertFailure(result, GpioError, "no permission to open /dev/gpiochip0: run the client as a member of its group " +
+            "(gpio on Raspberry Pi OS, and with the anon-client package's udev rule: sudo usermod -aG gpio USER, then log in again)");
+        Assert.Equal(Expect.Fixture("LIGHTON_COMMAND"), File.ReadAllBytes(Path.Combine(work, "out.txt")));
+    }
+
+    private static bool LibgpiodInstalled =>
+        new[] { "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu" }
+            .Any(folder => File.Exists(Path.Combine(folder, "libgpiod.so.2")) || File.Exists(Path.Combine(folder, "libgpiod.so.3")));
+
+    private static string Quote(string word) => "'" + word.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     [Fact]
     public async Task The_led_state_file_follows_the_command()

@@ -94,7 +94,7 @@ public sealed class PacketLogTests : IDisposable
         // A FileWriteException: exit code 73 (ExitCodesTests).
         var failure = Assert.Throws<FileWriteException>(() => PacketLog.Open("/nonexistent-dir/x.log"));
 
-        Assert.StartsWith("cannot write the log file '/nonexistent-dir/x.log'", failure.Message, StringComparison.Ordinal);
+        Assert.Equal("cannot write the log file '/nonexistent-dir/x.log': the folder '/nonexistent-dir' does not exist", failure.Message);
     }
 
     [Fact]

@@ -32,7 +32,9 @@ public sealed class SimulatedLed : ILed
 /// An LED on a GPIO pin (BCM numbering), through System.Device.Gpio. The pin is opened when the
 /// command is applied, after the page has been written, so a GPIO problem never costs the file.
 /// </summary>
-public sealed class GpioLed(Func<GpioController> openController, int pin, bool activeLow) : ILed, IDisposable
+/// <param name="chip">The chip asked for (<c>--gpio-chip</c>), or null for the board's default.</param>
+/// <param name="deviceDirectory">Where the kernel's GPIO character devices are, to say what is wrong when opening fails.</param>
+public sealed class GpioLed(Func<GpioController> openController, int pin, bool activeLow, int? chip = null, string deviceDirectory = "/dev") : ILed, IDisposable
 {
     private GpioController? _controller;
 
@@ -66,10 +68,12 @@ public sealed class GpioLed(Func<GpioController> openController, int pin, bool a
     }
 
     /// <summary>
-    /// The reason in one line. A missing libgpiod surfaces as a DllNotFoundException whose message
-    /// lists every file name probed, over several lines: the package to install says more.
+    /// The reason in one line, with what to do. A missing libgpiod surfaces as a DllNotFoundException
+    /// whose message lists every file name probed, over several lines: the package to install says
+    /// more. The driver's own messages give an errno ("Unable to find a chip, error: 2"); the
+    /// character devices themselves say which of the two usual causes it is.
     /// </summary>
-    private static string Describe(Exception e)
+    private string Describe(Exception e)
     {
         for (Exception? cause = e; cause is not null; cause = cause.InnerException)
         {
@@ -79,7 +83,41 @@ public sealed class GpioLed(Func<GpioController> openController, int pin, bool a
             }
         }
 
-        return e.InnerException is { } inner ? $"{e.Message} ({inner.Message})" : e.Message;
+        string reason = e.InnerException is { } inner ? $"{e.Message} ({inner.Message})" : e.Message;
+        return DeviceHint() is { } hint ? $"{reason}: {hint}" : reason;
+    }
+
+    /// <summary>What the GPIO character devices show: none at all, or one this user cannot open; null when they look fine.</summary>
+    private string? DeviceHint()
+    {
+        string[] chips = chip is { } number
+            ? [.. new[] { Path.Combine(deviceDirectory, $"gpiochip{number}") }.Where(File.Exists)]
+            : Directory.Exists(deviceDirectory) ? Directory.GetFiles(deviceDirectory, "gpiochip*") : [];
+        if (chips.Length == 0)
+        {
+            string which = chip is { } asked ? $"{Path.Combine(deviceDirectory, $"gpiochip{asked}")} does not exist" : $"there is no {Path.Combine(deviceDirectory, "gpiochip*")}";
+            return $"{which}: this machine has no GPIO chip{(chip is null ? "" : " of that number")} or its driver is not loaded " +
+                $"(ls {Path.Combine(deviceDirectory, "gpiochip*")}); leave --gpio-pin out to use the simulated LED";
+        }
+
+        foreach (string device in chips)
+        {
+            try
+            {
+                using Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(device, FileMode.Open, FileAccess.ReadWrite);
+            }
+            catch (UnauthorizedAccessException)
+            {
+                return $"no permission to open {device}: run the client as a member of its group " +
+                    "(gpio on Raspberry Pi OS, and with the anon-client package's udev rule: sudo usermod -aG gpio USER, then log in again)";
+            }
+            catch (IOException)
+            {
+                // Present but unusable for another reason: the driver's own message says more.
+            }
+        }
+
+        return null;
     }
 
     /// <summary>

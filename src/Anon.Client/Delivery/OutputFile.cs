@@ -40,14 +40,7 @@ public sealed class OutputFile : IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Said of the file asked for, not of the hidden temporary file beside it that failed.
-            string folder = Path.GetDirectoryName(fullPath) ?? ".";
-            string reason = e switch
-            {
-                DirectoryNotFoundException => $"the folder '{folder}' does not exist",
-                UnauthorizedAccessException => $"no permission to write in '{folder}'",
-                _ => e.Message.Replace(temporaryPath, fullPath, StringComparison.Ordinal),
-            };
-            throw new FileWriteException($"cannot write the output file '{path}': {reason}", e);
+            throw FileWriteException.Creating("the output file", path, e, e.Message.Replace(temporaryPath, fullPath, StringComparison.Ordinal));
         }
     }
 

@@ -74,7 +74,7 @@ internal sealed class Watcher(
     {
         if (delivered.Command is not { } command)
         {
-            log.Event($"error: cannot parse the command: the first line is \"{CommandPage.DescribeFirstLine(content)}\"; the LED stays as it is");
+            log.Event($"error: {CommandPage.DescribeUnparsable(content)}; the LED stays as it is");
         }
         else if (delivered.Switched is { } state)
         {
