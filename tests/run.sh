@@ -65,6 +65,28 @@ dotnet test "$@"
 status=$?
 set -e
 
+# The soak: the gateway for 10 minutes under sustained load with loss, restarting and vanishing
+# devices and a flood every minute; its memory must stay flat and what the load held come back
+# (bench/Anon.LoadGenerator, docs/RELIABILITY.md). ANON_SKIP_SOAK=1 leaves it out.
+if [ $# -eq 0 ] && [ "${ANON_SKIP_SOAK:-0}" != 1 ]; then
+    echo "tests/run.sh: the soak test, 10 minutes of the gateway under load (anon-load soak)" >&2
+    mkdir -p artifacts/soak
+    set +e
+    # The gateway devices run: the Native AOT build the packages hold, when the package step made it.
+    aot=artifacts/deb/publish/$(dpkg --print-architecture)/anonGateway
+    dotnet run -c Release --project bench/Anon.LoadGenerator -- soak --minutes 10 \
+        $([ -x "$aot" ] && echo "--gateway $aot") \
+        --csv artifacts/soak/samples.csv --svg artifacts/soak/soak.svg > artifacts/soak/soak.txt 2>&1
+    soak=$?
+    set -e
+    grep -E '^soak: (ok|FAILED) ' artifacts/soak/soak.txt || true
+    if ! grep -E '^soak test: ' artifacts/soak/soak.txt; then
+        tail -20 artifacts/soak/soak.txt
+        echo "soak test: 0 passed, 1 failed (it did not run to its end: artifacts/soak/soak.txt)"
+    fi
+    [ "$soak" -eq 0 ] || status=1
+fi
+
 # The whole system on two emulated Raspberry Pis, with the arm64 packages just built (about 15
 # minutes; it installs what it needs, and builds the Pi image the first time).
 if [ $# -eq 0 ] && [ "${ANON_SKIP_SYSTEM:-0}" != 1 ]; then

@@ -31,6 +31,9 @@ internal sealed class BatchedSessions : IDisposable
     private readonly Socket _socket;
     private readonly SocketAddress _gateway;
     private readonly ClientOptions _options;
+    private readonly SessionFaults _faults;
+    private readonly ISessionSchedule? _schedule;
+    private readonly Random _random;
     private readonly Recorder _recorder;
     private readonly Transfer[] _sessions;
     private readonly Dictionary<uint, int> _sessionByAddress = [];
@@ -41,9 +44,12 @@ internal sealed class BatchedSessions : IDisposable
     private uint _nextAddress;
     private readonly SteppedReceiveTimeout _receiveTimeout;
 
-    private BatchedSessions(IPEndPoint gateway, int sessions, ClientOptions options, Recorder recorder)
+    private BatchedSessions(IPEndPoint gateway, int sessions, ClientOptions options, Recorder recorder, SessionFaults faults, ISessionSchedule? schedule)
     {
         _options = options;
+        _faults = faults;
+        _schedule = schedule;
+        _random = new Random(faults.Seed);
         _recorder = recorder;
         _gateway = gateway.Serialize();
         _sessions = new Transfer[sessions];
@@ -67,11 +73,18 @@ internal sealed class BatchedSessions : IDisposable
         && gateway.AddressFamily == AddressFamily.InterNetwork && IPAddress.IsLoopback(gateway.Address);
 
     /// <summary>Runs <paramref name="sessions"/> sessions, each fetching the page again and again, for <paramref name="duration"/>, on the calling thread.</summary>
-    public static void Run(IPEndPoint gateway, int sessions, TimeSpan duration, ClientOptions options, Recorder recorder)
+    /// <returns>How many devices the faults restarted or took away mid-transfer.</returns>
+    /// <param name="schedule">When each session fetches; by default again as soon as a fetch ends.</param>
+    public static FaultCounts Run(
+        IPEndPoint gateway, int sessions, TimeSpan duration, ClientOptions options, Recorder recorder, SessionFaults? faults = null, ISessionSchedule? schedule = null)
     {
-        using var engine = new BatchedSessions(gateway, sessions, options, recorder);
+        using var engine = new BatchedSessions(gateway, sessions, options, recorder, faults ?? SessionFaults.None, schedule);
         engine.Run(duration);
+        return new FaultCounts(engine.Restarts, engine.Vanished);
     }
+
+    /// <summary>What the faults did to the devices (<see cref="SessionFaults.Abandon"/>).</summary>
+    public readonly record struct FaultCounts(int Restarts, int Vanished);
 
     public void Dispose() => _socket.Dispose();
 
@@ -80,7 +93,14 @@ internal sealed class BatchedSessions : IDisposable
         TimeSpan end = _clock.Elapsed + duration;
         for (int i = 0; i < _sessions.Length; i++)
         {
-            Begin(i, _clock.Elapsed);
+            if (_schedule is null)
+            {
+                Begin(i, _clock.Elapsed);
+            }
+            else
+            {
+                _sessions[i] = new Transfer(null!, 0, default, AbandonPlan.None, _schedule.FirstStart(i));
+            }
         }
 
         while (true)
@@ -95,6 +115,17 @@ internal sealed class BatchedSessions : IDisposable
             TimeSpan next = end;
             for (int i = 0; i < _sessions.Length; i++)
             {
+                if (_sessions[i].IdleUntil is { } start)
+                {
+                    if (start > now)
+                    {
+                        next = start < next ? start : next;
+                        continue;
+                    }
+
+                    Begin(i, now);
+                }
+
                 ClientConnection connection = _sessions[i].Connection;
                 if (connection.PollTimeout() is { } due && due <= now)
                 {
@@ -118,20 +149,28 @@ internal sealed class BatchedSessions : IDisposable
         }
     }
 
-    /// <summary>A new transfer for session <paramref name="index"/>, from the next unused address.</summary>
-    private void Begin(int index, TimeSpan now)
+    /// <summary>A new transfer for session <paramref name="index"/>, from the next unused address, or from its own again (a device that restarted).</summary>
+    private void Begin(int index, TimeSpan now, bool sameAddress = false)
     {
-        if (_sessions[index].Connection is not null)
+        if (_sessions[index].Connection is not null && _sessions[index].IdleUntil is null)
         {
             _sessionByAddress.Remove(_sessions[index].Address);
         }
 
-        uint address = NextAddress();
-        var connection = new ClientConnection(new SequenceNumber((uint)Random.Shared.NextInt64(1L << 32)), now, _options);
-        _sessions[index] = new Transfer(connection, address, now);
+        uint address = sameAddress ? _sessions[index].Address : NextAddress();
+        var connection = new ClientConnection(new SequenceNumber((uint)_random.NextInt64(1L << 32)), now, _options);
+        AbandonPlan plan = _random.NextDouble() >= _faults.Abandon ? AbandonPlan.None
+            : _random.Next(2) == 0 ? AbandonPlan.Restart : AbandonPlan.Vanish;
+        _sessions[index] = new Transfer(connection, address, now, plan);
         _sessionByAddress[address] = index;
         Transmit(index);
     }
+
+    /// <summary>Transfers begun again from the same address with a new ISN after their first segment, as by a device that restarted.</summary>
+    private int Restarts { get; set; }
+
+    /// <summary>Transfers left after their first segment by a device that went away: the gateway gives them up.</summary>
+    private int Vanished { get; set; }
 
     /// <summary>127.1.0.1, 127.1.0.2, …: skips addresses ending in 0 or 255, and never reaches 127.255.255.255.</summary>
     private uint NextAddress()
@@ -164,9 +203,14 @@ internal sealed class BatchedSessions : IDisposable
         }
     }
 
-    /// <summary>Queues the datagram written into the next send slot, from <paramref name="source"/> to the gateway.</summary>
+    /// <summary>Queues the datagram written into the next send slot, from <paramref name="source"/> to the gateway, unless the faults lose it.</summary>
     private void Queue(uint source, int length)
     {
+        if (_faults.Loss > 0 && _random.NextDouble() < _faults.Loss)
+        {
+            return; // lost on the way to the gateway: the slot is written over by the next
+        }
+
         _gateway.Buffer.Span[.._gateway.Size].CopyTo(_send.Name(_queued));
         Span<byte> control = _send.Control(_queued);
         control.Clear();
@@ -213,6 +257,11 @@ internal sealed class BatchedSessions : IDisposable
                 continue; // for a transfer already over, such as a retransmitted FIN
             }
 
+            if (_faults.Loss > 0 && _random.NextDouble() < _faults.Loss)
+            {
+                continue; // lost on the way from the gateway
+            }
+
             ref Transfer transfer = ref _sessions[index];
             if (_queued == _send.Capacity)
             {
@@ -229,14 +278,38 @@ internal sealed class BatchedSessions : IDisposable
             {
                 Finish(index, now);
             }
+            else if (transfer.Plan != AbandonPlan.None && transfer.Connection.State == ClientState.Receiving)
+            {
+                // The device goes away with its first segment: restarted (the same address, a new
+                // ISN, which replaces the connection) or gone for good (the gateway gives it up).
+                bool restart = transfer.Plan == AbandonPlan.Restart;
+                if (restart)
+                {
+                    Restarts++;
+                }
+                else
+                {
+                    Vanished++;
+                }
+
+                Begin(index, now, sameAddress: restart);
+            }
         }
     }
 
-    /// <summary>Records the transfer of session <paramref name="index"/>, which is over, and begins its next.</summary>
+    /// <summary>Records the transfer of session <paramref name="index"/>, which is over, and begins its next, now or when the schedule says.</summary>
     private void Finish(int index, TimeSpan now)
     {
-        _recorder.Add(now - _sessions[index].Started, _sessions[index].Connection);
-        Begin(index, now);
+        ref Transfer transfer = ref _sessions[index];
+        _recorder.Add(now - transfer.Started, transfer.Connection);
+        if (_schedule is null)
+        {
+            Begin(index, now);
+            return;
+        }
+
+        _sessionByAddress.Remove(transfer.Address);
+        transfer.IdleUntil = now + _schedule.Next(index, transfer.Started, now, transfer.Connection);
     }
 
     /// <summary>The address the <paramref name="index"/>-th datagram was sent to, from its <c>IP_PKTINFO</c> (<c>ipi_addr</c>).</summary>
@@ -266,5 +339,13 @@ internal sealed class BatchedSessions : IDisposable
         return false;
     }
 
-    private record struct Transfer(ClientConnection Connection, uint Address, TimeSpan Started);
+    /// <param name="IdleUntil">When a scheduled session begins its next fetch; null while one runs.</param>
+    private record struct Transfer(ClientConnection Connection, uint Address, TimeSpan Started, AbandonPlan Plan, TimeSpan? IdleUntil = null);
+
+    private enum AbandonPlan
+    {
+        None,
+        Restart,
+        Vanish,
+    }
 }

@@ -51,7 +51,91 @@ hold.SetAction(async (parsed, cancel) =>
     Directory.Delete(work, recursive: true);
     return 0;
 });
-var root = new RootCommand("anon-load: concurrent transfers of the 13,112-byte page against one gateway on loopback.") { sessionsOption, secondsOption, targetOption, asyncOption, floor, hold };
+var soakMinutes = new Option<double>("--minutes") { Description = "How long the load runs, warm-up included.", DefaultValueFactory = _ => 10 };
+var soakWarmUp = new Option<int>("--warm-up-transfers") { Description = "Transfers of warm-up, not held to the RSS bound (the GC's heap grows to its size as they allocate).", DefaultValueFactory = _ => 8000 };
+var soakSessions = new Option<int>("--sessions") { Description = "Concurrent sessions, each fetching again and again.", DefaultValueFactory = _ => 20 };
+var soakLoss = new Option<double>("--loss") { Description = "Probability that a datagram is lost, each way.", DefaultValueFactory = _ => 0.1 };
+var soakAbandon = new Option<double>("--abandon") { Description = "Share of transfers whose device restarts or vanishes after the first segment.", DefaultValueFactory = _ => 0.05 };
+var soakFloodEvery = new Option<double>("--flood-every") { Description = "Seconds from one flood to the next.", DefaultValueFactory = _ => 60 };
+var soakFloodLength = new Option<double>("--flood-seconds") { Description = "How long each flood lasts.", DefaultValueFactory = _ => 5 };
+var soakFloodRate = new Option<int>("--flood-rate") { Description = "Datagrams a second during a flood.", DefaultValueFactory = _ => 20_000 };
+var soakSampleEvery = new Option<double>("--sample-every") { Description = "Seconds between samples.", DefaultValueFactory = _ => 5 };
+var soakSeed = new Option<int>("--seed") { Description = "Seeds the loss, the abandons and the floods' contents.", DefaultValueFactory = _ => 1 };
+var soakCsv = new Option<string?>("--csv") { Description = "Write every sample to this CSV file." };
+var soakSvg = new Option<string?>("--svg") { Description = "Plot the samples to this SVG file." };
+var soakGateway = new Option<string>("--gateway")
+{
+    Description = "The gateway program to soak: by default this build's; the packages' Native AOT build (deploy/debian/build.sh leaves it in artifacts/deb/publish/ARCH) is what devices run.",
+    DefaultValueFactory = _ => Programs.GatewayPath,
+};
+var soak = new Command("soak", "The gateway under sustained load with loss, device restarts and periodic floods; samples its RSS, descriptors, threads, connections and timers, and checks they stay flat and come back when the load stops (exit 1 if not).")
+{
+    soakMinutes, soakWarmUp, soakSessions, soakLoss, soakAbandon, soakFloodEvery, soakFloodLength, soakFloodRate, soakSampleEvery, soakSeed, soakCsv, soakSvg, soakGateway,
+};
+soak.SetAction(async (parsed, cancel) =>
+{
+    var settings = new SoakSettings(
+        TimeSpan.FromMinutes(parsed.GetValue(soakMinutes)),
+        parsed.GetValue(soakWarmUp),
+        TimeSpan.FromSeconds(parsed.GetValue(soakSampleEvery)),
+        parsed.GetValue(soakSessions),
+        new SessionFaults(parsed.GetValue(soakLoss), parsed.GetValue(soakAbandon), parsed.GetValue(soakSeed)),
+        TimeSpan.FromSeconds(parsed.GetValue(soakFloodEvery)),
+        TimeSpan.FromSeconds(parsed.GetValue(soakFloodLength)),
+        parsed.GetValue(soakFloodRate),
+        RssBound: 0.10,
+        Path.GetFullPath(parsed.GetValue(soakGateway)!));
+    var took = System.Diagnostics.Stopwatch.StartNew();
+    var (samples, floods, checks, summary) = await Soak.RunAsync(settings, Console.Out);
+    if (parsed.GetValue(soakCsv) is { } csv)
+    {
+        SoakReport.WriteCsv(samples, csv);
+    }
+
+    if (parsed.GetValue(soakSvg) is { } svg)
+    {
+        string title = string.Create(CultureInfo.InvariantCulture,
+            $"anonGateway soak: {settings.Duration.TotalMinutes:0} min, {settings.Sessions} sessions, {settings.Faults.Loss:P0} loss each way, {settings.Faults.Abandon:P0} of devices restarting or vanishing, a flood every {settings.FloodEvery.TotalSeconds:0} s");
+        double warmUpEnd = samples.FirstOrDefault(sample => sample.Phase.StartsWith("load", StringComparison.Ordinal))?.Seconds ?? 0;
+        SoakReport.WriteSvg(samples, floods, warmUpEnd, title, svg);
+    }
+
+    Console.WriteLine($"soak: {summary}");
+    foreach (SoakCheck check in checks)
+    {
+        Console.WriteLine($"soak: {(check.Passed ? "ok" : "FAILED")} {check.Name}: {check.Detail}");
+    }
+
+    int failed = checks.Count(check => !check.Passed);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"soak test: {checks.Count - failed} passed, {failed} failed ({took.Elapsed.TotalMinutes:0.0} min)"));
+    return failed == 0 ? 0 : 1;
+});
+var stormDevices = new Option<int>("--devices") { Description = "Watching devices.", DefaultValueFactory = _ => 1000 };
+var stormInterval = new Option<double>("--interval") { Description = "Each device's watch interval, seconds.", DefaultValueFactory = _ => 10 };
+var stormRestartAt = new Option<double>("--restart-at") { Description = "Seconds after the devices began when the gateway is killed.", DefaultValueFactory = _ => 30 };
+var stormDown = new Option<double>("--down") { Description = "Seconds the gateway stays down (systemd's RestartSec=5).", DefaultValueFactory = _ => 5 };
+var stormAfter = new Option<double>("--after") { Description = "Seconds the devices go on after the new gateway started.", DefaultValueFactory = _ => 40 };
+var stormNoJitter = new Option<bool>("--no-jitter") { Description = "Devices wait the interval exactly, and back off without jitter: for comparison." };
+var stormSeed = new Option<int>("--seed") { Description = "Seeds the devices' start times and jitter.", DefaultValueFactory = _ => 1 };
+var storm = new Command("storm", "A fleet of watching devices, the gateway killed and started again on its port: devices served again, when, failures, the table's peak and how the returns spread.")
+{
+    stormDevices, stormInterval, stormRestartAt, stormDown, stormAfter, stormNoJitter, stormSeed,
+};
+storm.SetAction(async (parsed, cancel) =>
+{
+    var settings = new StormSettings(
+        parsed.GetValue(stormDevices),
+        TimeSpan.FromSeconds(parsed.GetValue(stormInterval)),
+        TimeSpan.FromSeconds(parsed.GetValue(stormRestartAt)),
+        TimeSpan.FromSeconds(parsed.GetValue(stormDown)),
+        TimeSpan.FromSeconds(parsed.GetValue(stormAfter)),
+        Jitter: !parsed.GetValue(stormNoJitter),
+        parsed.GetValue(stormSeed));
+    (string report, bool everyDeviceServed) = await Storm.RunAsync(settings, Console.Out);
+    Console.WriteLine(report);
+    return everyDeviceServed ? 0 : 1;
+});
+var root = new RootCommand("anon-load: concurrent transfers of the 13,112-byte page against one gateway on loopback.") { sessionsOption, secondsOption, targetOption, asyncOption, floor, hold, soak, storm };
 root.SetAction(async (parsed, cancel) =>
 {
     int sessions = parsed.GetValue(sessionsOption);

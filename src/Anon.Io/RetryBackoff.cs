@@ -10,11 +10,12 @@ public static class RetryBackoff
     /// The delay times a random factor in [0.5, 1.5), so that many devices (or one gateway's
     /// refreshes) that failed together do not retry together.
     /// </returns>
-    public static TimeSpan Next(TimeSpan interval, int failures, TimeSpan maximum)
+    /// <param name="random">The source of the jitter; by default the shared one.</param>
+    public static TimeSpan Next(TimeSpan interval, int failures, TimeSpan maximum, Random? random = null)
     {
         TimeSpan cap = interval > maximum ? interval : maximum;
         double factor = Math.Pow(2, Math.Clamp(failures - 1, 0, 20));
         TimeSpan delay = TimeSpan.FromTicks((long)Math.Min(cap.Ticks, interval.Ticks * factor));
-        return delay * (0.5 + Random.Shared.NextDouble());
+        return delay * (0.5 + (random ?? Random.Shared).NextDouble());
     }
 }

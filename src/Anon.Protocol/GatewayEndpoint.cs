@@ -52,6 +52,15 @@ public sealed class GatewayEndpoint
 
     public int ConnectionCount => _connections.Count;
 
+    /// <summary>The most connections open at once since the endpoint began: how close the table came to its bound.</summary>
+    public int PeakConnectionCount { get; private set; }
+
+    /// <summary>Connections with a live timer: one each while it waits for an acknowledgment.</summary>
+    public int ArmedTimers => _timers.Count;
+
+    /// <summary>Entries in the timer queue, stale ones included (they leave when they come due): for a soak's check that nothing piles up.</summary>
+    public int TimerQueueEntries => _timers.QueuedEntries;
+
     /// <summary>The round-trip estimate new connections start from: the last completed connection's.</summary>
     public RoundTripEstimate? SharedRoundTripEstimate => _sharedEstimate;
 
@@ -249,6 +258,7 @@ public sealed class GatewayEndpoint
         connection = new GatewayConnection(
             source, header.Sequence - 1, header.Acknowledgment - 1, _content, _options.Retransmission, _sharedEstimate, now);
         _connections.Add(source, connection);
+        PeakConnectionCount = Math.Max(PeakConnectionCount, _connections.Count);
         Statistics.ConnectionsOpened++;
         _events.Enqueue(new GatewayEvent(GatewayEventKind.Opened, source, TimeSpan.Zero, 0, 0));
         _timers.Arm(connection, connection.RetransmitAt);

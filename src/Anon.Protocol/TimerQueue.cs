@@ -21,6 +21,9 @@ internal sealed class TimerQueue<T>
 
     public int Count => _live.Count;
 
+    /// <summary>Entries in the queue, live and stale: each stale one leaves when it comes due.</summary>
+    public int QueuedEntries => _queue.Count;
+
     /// <summary>The earliest live deadline, or a stale one before it (early, never late); null when nothing waits.</summary>
     public TimeSpan? NextDeadline => _queue.TryPeek(out _, out TimeSpan due) ? due : null;
 

@@ -165,6 +165,21 @@ public class GatewayEndpointTests
         Assert.Equal(3, givenUp.Retransmissions);
     }
 
+    [Fact]
+    public void The_peak_of_open_connections_stays_when_they_close()
+    {
+        GatewayEndpoint gateway = Opened(Content(10));
+        var other = Address(40001);
+        gateway.HandleDatagram(other, Make(1, 0, Syn), T0, _answer);
+        gateway.HandleDatagram(other, Make(2, 101, Ack), T0, _answer);
+        Assert.Equal((2, 2), (gateway.ConnectionCount, gateway.PeakConnectionCount));
+
+        gateway.HandleDatagram(other, Make(3, 111, Ack | Fin), T0, _answer); // completed
+
+        Assert.Equal((1, 2), (gateway.ConnectionCount, gateway.PeakConnectionCount));
+        Assert.Equal((1, 1), (gateway.ArmedTimers, gateway.ConnectionCount));
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

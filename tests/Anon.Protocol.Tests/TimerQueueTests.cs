@@ -65,9 +65,12 @@ public class TimerQueueTests
         queue.Arm("b", 20 * Ms);
         queue.Cancel("a");
 
+        Assert.Equal((1, 2), (queue.Count, queue.QueuedEntries)); // a's entry stays queued, stale, until it comes due
+
         Assert.True(queue.TryTakeDue(TimeSpan.MaxValue, out string owner));
         Assert.Equal("b", owner);
         Assert.False(queue.TryTakeDue(TimeSpan.MaxValue, out _));
+        Assert.Equal((0, 0), (queue.Count, queue.QueuedEntries));
     }
 
     [Fact]

@@ -17,9 +17,6 @@ internal sealed class Watcher(
     PacketLog log,
     TimeSpan interval)
 {
-    /// <summary>The longest wait between tries while the gateway is unreachable (or the interval, if longer).</summary>
-    private static readonly TimeSpan MaximumBackoff = TimeSpan.FromMinutes(5);
-
     /// <summary>Runs until <paramref name="stop"/> is cancelled, then returns.</summary>
     /// <exception cref="FileWriteException">The output file cannot be written.</exception>
     /// <exception cref="LedFailedException">The LED cannot be driven.</exception>
@@ -29,7 +26,7 @@ internal sealed class Watcher(
         log.Event($"watching: fetching every {interval.TotalSeconds:0.###} s");
         while (!stop.IsCancellationRequested)
         {
-            TimeSpan wait = Spread(interval);
+            TimeSpan wait = WatchSchedule.AfterSuccess(interval);
             try
             {
                 using PageFetch fetched = fetch(stop);
@@ -44,7 +41,7 @@ internal sealed class Watcher(
             }
             catch (TransferFailedException e) when (!stop.IsCancellationRequested)
             {
-                wait = RetryBackoff.Next(interval, ++failures, MaximumBackoff);
+                wait = WatchSchedule.AfterFailures(interval, ++failures);
                 log.Event($"error: {e.Message}; trying again in {wait.TotalSeconds:0.0} s");
                 Console.Error.WriteLine($"anonclient: {e.Message}; trying again in {wait.TotalSeconds:0.0} s");
             }
@@ -63,11 +60,6 @@ internal sealed class Watcher(
         IPEndPoint gateway, ClientOptions options, PacketLog log, PageDelivery delivery, TimeSpan interval, NetworkErrors networkErrors = default) =>
         new(stop => PageFetch.Run(gateway, options, log, null, stop, networkErrors: networkErrors), delivery, log, interval);
 
-    /// <summary>
-    /// The interval give or take 10 %, drawn anew each time: devices that start together (after a
-    /// power cut, say) drift apart instead of polling the gateway in the same instant for ever.
-    /// </summary>
-    private static TimeSpan Spread(TimeSpan interval) => interval * (0.9 + (0.2 * Random.Shared.NextDouble()));
 
     /// <summary>A page without a command leaves the LED as it is; a change of command is said once.</summary>
     private void Report(ReadOnlySpan<byte> content, Delivered delivered)

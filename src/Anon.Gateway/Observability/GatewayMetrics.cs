@@ -19,6 +19,7 @@ public sealed class GatewayMetrics : IDisposable
     public GatewayMetrics()
     {
         _meter.CreateObservableUpDownCounter("anon.gateway.connections.open", () => Latest.OpenConnections, "{connection}", "Connections being served");
+        _meter.CreateObservableUpDownCounter("anon.gateway.timers.armed", () => Latest.ArmedTimers, "{timer}", "Connections waiting on a retransmission timer");
         _meter.CreateObservableCounter("anon.gateway.transfers.completed", () => Latest.TransfersCompleted, "{transfer}", "Transfers acknowledged to the end");
         _meter.CreateObservableCounter("anon.gateway.transfers.failed", () => Latest.TransfersFailed, "{transfer}", "Connections given up before their last segment was sent");
         _meter.CreateObservableCounter("anon.gateway.closes.unconfirmed", () => Latest.ClosesUnconfirmed, "{transfer}", "Connections given up with every byte sent and the FIN unanswered");

@@ -14,10 +14,16 @@ public sealed record GatewayStatus(string Version, DateTimeOffset StartedAt, int
 public sealed record PageStatus(string Url, int Bytes, string Command, DateTimeOffset FetchedAt, DateTimeOffset CheckedAt, string? RefreshError, bool FromCache = false);
 
 /// <summary>The socket loop's figures, taken at <paramref name="At"/>.</summary>
+/// <param name="PeakOpenConnections">The most connections open at once since the gateway started.</param>
+/// <param name="ArmedTimers">Connections with a live retransmission timer.</param>
+/// <param name="TimerQueueEntries">Entries in the timer queue, stale ones included: a soak checks both return to 0.</param>
 /// <param name="ClosesUnconfirmed">Connections given up with every byte sent and the FIN unanswered: the client may have the page.</param>
 public sealed record TrafficStatus(
     DateTimeOffset At,
     int OpenConnections,
+    int PeakOpenConnections,
+    int ArmedTimers,
+    int TimerQueueEntries,
     long TransfersCompleted,
     long TransfersFailed,
     long ClosesUnconfirmed,
@@ -29,7 +35,7 @@ public sealed record TrafficStatus(
     double? RoundTripMilliseconds,
     IReadOnlyList<ConnectionStatus> Connections)
 {
-    public static TrafficStatus None(DateTimeOffset at) => new(at, 0, 0, 0, 0, 0, 0, 0, 0, 0, null, []);
+    public static TrafficStatus None(DateTimeOffset at) => new(at, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, null, []);
 }
 
 /// <summary>One open connection.</summary>

@@ -45,6 +45,9 @@ public sealed class StatusBoard(string version, int port, TimeProvider time)
         TrafficStatus traffic = new(
             time.GetUtcNow(),
             snapshot.OpenConnections,
+            snapshot.PeakOpenConnections,
+            snapshot.ArmedTimers,
+            snapshot.TimerQueueEntries,
             snapshot.TransfersCompleted,
             snapshot.TransfersFailed,
             snapshot.ClosesUnconfirmed,

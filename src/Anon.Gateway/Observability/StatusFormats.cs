@@ -61,6 +61,7 @@ public static class StatusFormats
             </table>
             <table>
             <tr><th>open connections</th><td class="figure" id="open-connections">{{traffic.OpenConnections}}</td></tr>
+            <tr><th>open connections at most, since the start</th><td class="figure" id="peak-connections">{{traffic.PeakOpenConnections}}</td></tr>
             <tr><th>transfers completed</th><td class="figure" id="transfers">{{traffic.TransfersCompleted}}</td></tr>
             <tr><th>transfers failed</th><td class="figure" id="transfers-failed">{{traffic.TransfersFailed}}</td></tr>
             <tr><th>closes unconfirmed (every byte sent, the FIN unanswered)</th><td class="figure" id="closes-unconfirmed">{{traffic.ClosesUnconfirmed}}</td></tr>
@@ -101,6 +102,7 @@ public static class StatusFormats
         TrafficStatus traffic = status.Traffic;
         var text = new StringBuilder();
         Metric(text, "anon_gateway_connections_open", "gauge", "Connections being served.", traffic.OpenConnections);
+        Metric(text, "anon_gateway_timers_armed", "gauge", "Connections waiting on a retransmission timer.", traffic.ArmedTimers);
         Metric(text, "anon_gateway_transfers_completed_total", "counter", "Transfers acknowledged to the end.", traffic.TransfersCompleted);
         Metric(text, "anon_gateway_transfers_failed_total", "counter", "Connections given up before their last segment was sent.", traffic.TransfersFailed);
         Metric(text, "anon_gateway_closes_unconfirmed_total", "counter", "Connections given up with every byte sent and the FIN unanswered.", traffic.ClosesUnconfirmed);

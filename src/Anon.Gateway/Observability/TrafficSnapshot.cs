@@ -8,6 +8,9 @@ namespace Anon.Gateway.Observability;
 /// three always agree (a datagram dropped by <c>--allow</c> is dropped in all three).
 /// </summary>
 /// <param name="At">When it was taken, on the loop's clock.</param>
+/// <param name="PeakOpenConnections">The most connections open at once since the gateway started.</param>
+/// <param name="ArmedTimers">Connections with a live retransmission timer.</param>
+/// <param name="TimerQueueEntries">Entries in the timer queue, stale ones included.</param>
 /// <param name="TransfersFailed">Connections given up before their last segment was sent.</param>
 /// <param name="ClosesUnconfirmed">Connections given up with every byte sent and the FIN unanswered: the client may have the page.</param>
 /// <param name="DatagramsDropped">Every datagram dropped: by the core for any reason, and by the allow list.</param>
@@ -17,6 +20,9 @@ namespace Anon.Gateway.Observability;
 public sealed record TrafficSnapshot(
     TimeSpan At,
     int OpenConnections,
+    int PeakOpenConnections,
+    int ArmedTimers,
+    int TimerQueueEntries,
     long ConnectionsOpened,
     long TransfersCompleted,
     long TransfersFailed,
@@ -40,7 +46,7 @@ public sealed record TrafficSnapshot(
     IReadOnlyList<ConnectionView> Connections)
 {
     /// <summary>Before anything happened.</summary>
-    public static TrafficSnapshot Empty { get; } = new(TimeSpan.Zero, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, null, []);
+    public static TrafficSnapshot Empty { get; } = new(TimeSpan.Zero, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, null, []);
 
     /// <summary>Reads the core's figures and the loop's own; allocates, so it is taken now and then, not per datagram.</summary>
     /// <param name="connectionsListed">How many open connections to view, at most (0 when nobody shows them).</param>
@@ -57,6 +63,9 @@ public sealed record TrafficSnapshot(
         return new TrafficSnapshot(
             now,
             endpoint.ConnectionCount,
+            endpoint.PeakConnectionCount,
+            endpoint.ArmedTimers,
+            endpoint.TimerQueueEntries,
             statistics.ConnectionsOpened,
             statistics.ConnectionsCompleted,
             statistics.ConnectionsTimedOut,
