@@ -12,6 +12,9 @@ runs=${2:-50}
 root=$(cd "$(dirname "$0")/.." && pwd)
 dotnet build -c Release "$root/tools/Anon.Lab" -v quiet -nologo >/dev/null
 bin="$root/tools/Anon.Lab/bin/Release/net10.0"
+# The programs are built beside their own projects (Anon.Lab references both), not into anon-lab's folder.
+gateway="$root/src/Anon.Gateway/bin/Release/net10.0/anonGateway"
+client="$root/src/Anon.Client/bin/Release/net10.0/anonclient"
 work=$(mktemp -d)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -25,7 +28,7 @@ wait_for() { # FILE PATTERN: wait up to 30 s for a line matching PATTERN
 "$bin/anon-lab" serve --port 0 > "$work/web.out" 2>&1 & pids+=($!)
 wait_for "$work/web.out" "serving"
 web=$(grep -o 'http://[0-9.:]*/' "$work/web.out")
-"$bin/anonGateway" -p 0 -l "$work/gateway.log" -w "${web}LIGHTON_COMMAND" > "$work/gateway.out" 2>&1 & pids+=($!)
+"$gateway" -p 0 -l "$work/gateway.log" -w "${web}LIGHTON_COMMAND" > "$work/gateway.out" 2>&1 & pids+=($!)
 wait_for "$work/gateway.out" "listening on UDP port"
 port=$(grep -o 'UDP port [0-9]*' "$work/gateway.out" | awk '{print $3}')
 target=$port
@@ -38,7 +41,7 @@ fi
 failures=0
 for i in $(seq "$runs"); do
     start=$(date +%s%N)
-    "$bin/anonclient" -s 127.0.0.1 -p "$target" -l "$work/client.log" -f "$work/out.txt" --timeout 30 ${CLIENT_OPTIONS:-} >/dev/null 2>&1 || failures=$((failures + 1))
+    "$client" -s 127.0.0.1 -p "$target" -l "$work/client.log" -f "$work/out.txt" --timeout 30 ${CLIENT_OPTIONS:-} >/dev/null 2>&1 || failures=$((failures + 1))
     end=$(date +%s%N)
     echo $(( (end - start) / 1000 )) >> "$work/whole.us"
     cmp -s "$work/out.txt" "$root/tests/fixtures/LIGHTON_COMMAND" || { echo "run $i: the file differs" >&2; failures=$((failures + 1)); }
