@@ -138,7 +138,7 @@ public sealed class ClientConnection
     {
         ClientState.Closed or ClientState.Failed => null,
         ClientState.Finished => _lingerDeadline,
-        _ => Earliest(Earliest(_retransmitAt, _fallbackAt), GiveUpAt) ?? GiveUpAt,
+        _ => Earliest(_retransmitAt, _fallbackAt) is { } due && due < GiveUpAt ? due : GiveUpAt,
     };
 
     /// <summary>
