@@ -17,6 +17,9 @@ internal static class ClientWords
         return $"LED is {OnOff(state)} ({which})";
     }
 
+    /// <summary>The output file already held the page fetched, so it was only flushed to disk (<see cref="OutputFile.Commit"/>).</summary>
+    public static string AlreadyHeld(int length, string path) => $"{path} holds these {length} bytes already: not written again";
+
     /// <summary>What an ICMP port unreachable from the gateway's host means.</summary>
     public const string NothingListens = "the gateway's host answered that nothing listens on that port";
 

@@ -141,7 +141,10 @@ static int RunOnce(ClientSettings settings)
     using PosixSignalRegistration onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
     using PosixSignalRegistration onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 
-    // A one-shot run flushes its log from its own writes: a flush timer would start a thread.
+    // A one-shot run flushes its log from its own writes: a flush timer would start a thread. Nor
+    // does it need the thread .NET starts for asynchronous socket calls (an epoll loop): its calls
+    // all block. The count is read once, when the first socket is made (docs/PERFORMANCE.md).
+    Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT", "0");
     using PacketLog log = PacketLog.Open(settings.LogPath, flushing: LogFlushing.OnWrite);
     LadderRecorder? recorder = settings.DiagramPath is null ? null : new LadderRecorder(LadderSide.Client);
     try
@@ -160,8 +163,10 @@ static int RunOnce(ClientSettings settings)
         ReadOnlySpan<byte> content = fetched.Content.Span;
         try
         {
-            delivery.Write(content);
-            settings.Status.WriteLine($"anonclient: received {content.Length} bytes from {gateway}, written to {settings.OutputPath}");
+            bool written = delivery.Write(content);
+            settings.Status.WriteLine(written
+                ? $"anonclient: received {content.Length} bytes from {gateway}, written to {settings.OutputPath}"
+                : $"anonclient: received {content.Length} bytes from {gateway}; {ClientWords.AlreadyHeld(content.Length, settings.OutputPath)}");
             if (!CommandPage.TryParse(content, out LightCommand command))
             {
                 throw new UnknownCommandException(CommandPage.DescribeUnparsable(content));

@@ -1,7 +1,11 @@
+using System.Diagnostics;
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 using Anon.Lab;
+using Anon.Protocol;
 
 namespace Anon.EndToEnd.Tests;
 
@@ -137,6 +141,68 @@ public sealed partial class TransferTests(WebFixture web) : IClassFixture<WebFix
 
             Assert.Equal(0, stopped.ExitCode);
             Assert.EndsWith("anonGateway stopped", File.ReadAllLines(_scratch.PathOf("gateway.log"))[^1], StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>
+    /// A device fetching from a timer gets the same page again and again: the file that holds it
+    /// already is left as it is (not rewritten, so not waited for), and a changed page replaces it.
+    /// </summary>
+    [Fact]
+    public async Task A_fetch_of_the_page_the_file_holds_already_leaves_the_file_and_a_changed_page_replaces_it()
+    {
+        string file = _scratch.PathOf("out.txt");
+        var longAgo = new DateTime(2001, 2, 3, 4, 5, 6, DateTimeKind.Utc);
+        await using (GatewayProcess lightOn = await GatewayProcess.StartAsync(web.LightOn, _scratch.PathOf("g1.log")))
+        {
+            Assert.Equal(0, (await Programs.RunClientAsync(Expect.ClientArguments(lightOn.Port, _scratch.PathOf("c1.log"), file))).ExitCode);
+            File.SetLastWriteTimeUtc(file, longAgo);
+
+            ProcessResult again = await Programs.RunClientAsync(Expect.ClientArguments(lightOn.Port, _scratch.PathOf("c2.log"), file));
+
+            Assert.True(again.ExitCode == 0, again.Error);
+            Assert.Contains($"; {file} holds these 13112 bytes already: not written again\n", again.Output, StringComparison.Ordinal);
+            Assert.Contains("LED is ON", again.Output, StringComparison.Ordinal); // the command is carried out all the same
+            Assert.Equal(longAgo, File.GetLastWriteTimeUtc(file));
+            Assert.Contains($"{file} holds these 13112 bytes already: not written again", File.ReadAllText(_scratch.PathOf("c2.log")), StringComparison.Ordinal);
+        }
+
+        await using GatewayProcess lightOff = await GatewayProcess.StartAsync(web.LightOff, _scratch.PathOf("g2.log"));
+        ProcessResult changed = await Programs.RunClientAsync(Expect.ClientArguments(lightOff.Port, _scratch.PathOf("c3.log"), file));
+
+        Assert.True(changed.ExitCode == 0, changed.Error);
+        Assert.Contains($", written to {file}\n", changed.Output, StringComparison.Ordinal);
+        Assert.Equal(Expect.Fixture("LIGHTOFF_COMMAND"), File.ReadAllBytes(file));
+        Assert.NotEqual(longAgo, File.GetLastWriteTimeUtc(file));
+        Assert.Equal([file], Directory.GetFiles(Path.GetDirectoryName(file)!, "*out.txt*")); // no temporary file left
+    }
+
+    /// <summary>
+    /// A one-shot client makes only blocking socket calls, so it starts none of the threads .NET
+    /// keeps for asynchronous ones (".NET Sockets", an epoll loop): looked for in /proc while the
+    /// client waits for an answer to its SYN.
+    /// </summary>
+    [Fact]
+    public async Task A_one_shot_client_starts_no_thread_for_asynchronous_sockets()
+    {
+        using var silent = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        silent.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        int port = ((IPEndPoint)silent.LocalEndPoint!).Port;
+        using Process client = Programs.StartClient(Expect.ClientArguments(port, _scratch.PathOf("c.log"), _scratch.PathOf("out.txt"), "--timeout", "20"));
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            await silent.ReceiveAsync(new byte[Segments.MaxDatagram], timeout.Token); // its socket exists and waits
+
+            string[] threads = [.. Directory.GetDirectories($"/proc/{client.Id}/task").Select(task => File.ReadAllText(Path.Combine(task, "comm")).Trim())];
+
+            Assert.NotEmpty(threads);
+            Assert.DoesNotContain(".NET Sockets", threads);
+        }
+        finally
+        {
+            client.Kill();
+            await client.WaitForExitAsync();
         }
     }
 

@@ -1,4 +1,5 @@
 using Anon.Io;
+using Microsoft.Win32.SafeHandles;
 
 namespace Anon.Client.Delivery;
 
@@ -44,22 +45,73 @@ public sealed class OutputFile : IDisposable
         }
     }
 
-    /// <summary>Writes the complete content and moves it into place.</summary>
-    public void Commit(ReadOnlySpan<byte> content)
+    /// <summary>
+    /// Writes the complete content and moves it into place; true when it did. A file that holds
+    /// exactly this content already is only flushed to disk, not written again: a device fetching
+    /// the same page from a timer would otherwise rewrite its SD card (and wait for it) each time.
+    /// </summary>
+    public bool Commit(ReadOnlySpan<byte> content)
     {
         FileStream temporary = _temporary ?? throw new InvalidOperationException("the output file was already committed");
         try
         {
+            if (HoldsAlready(content))
+            {
+                return false; // Dispose removes the temporary file
+            }
+
             temporary.Write(content);
             temporary.Flush(flushToDisk: true);
             temporary.Dispose();
             _temporary = null;
             File.Move(_temporaryPath, _path, overwrite: true);
             _committed = true;
+            return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new FileWriteException($"cannot write the output file '{_path}': {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// The target is a regular file (not a link, which a write replaces) of exactly these bytes,
+    /// now flushed to disk as a written file would be. Anything unexpected, such as a file it may
+    /// not read, is answered "no", and the content is written as usual.
+    /// </summary>
+    private bool HoldsAlready(ReadOnlySpan<byte> content)
+    {
+        try
+        {
+            if (File.ResolveLinkTarget(_path, returnFinalTarget: false) is not null)
+            {
+                return false;
+            }
+
+            using SafeFileHandle target = File.OpenHandle(_path, FileMode.Open, FileAccess.Read);
+            if (RandomAccess.GetLength(target) != content.Length)
+            {
+                return false;
+            }
+
+            Span<byte> chunk = stackalloc byte[4096];
+            for (int offset = 0; offset < content.Length;)
+            {
+                int read = RandomAccess.Read(target, chunk, offset);
+                if (read == 0 || !chunk[..read].SequenceEqual(content.Slice(offset, Math.Min(read, content.Length - offset))))
+                {
+                    return false;
+                }
+
+                offset += read;
+            }
+
+            RandomAccess.FlushToDisk(target);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 

@@ -40,7 +40,10 @@ internal sealed class PageDelivery : IDisposable
             : new Delivered(written, null, null);
     }
 
-    /// <summary>Writes the page to the output file, whole, unless it is the page written last; true when it wrote.</summary>
+    /// <summary>
+    /// Writes the page to the output file, whole, unless it is the page written last or the one the
+    /// file holds already; true when it wrote.
+    /// </summary>
     /// <exception cref="FileWriteException">The output file cannot be written.</exception>
     public bool Write(ReadOnlySpan<byte> content)
     {
@@ -49,15 +52,16 @@ internal sealed class PageDelivery : IDisposable
             return false;
         }
 
+        bool written;
         using (OutputFile output = _prepared ?? OutputFile.Create(_outputPath))
         {
             _prepared = null;
-            output.Commit(content);
+            written = output.Commit(content);
         }
 
-        _log.Event($"wrote {content.Length} bytes to {_outputPath}");
+        _log.Event(written ? $"wrote {content.Length} bytes to {_outputPath}" : ClientWords.AlreadyHeld(content.Length, _outputPath));
         _written = content.ToArray();
-        return true;
+        return written;
     }
 
     /// <summary>Switches the LED to <paramref name="command"/> unless it shows it already; its new state, or null when it did not switch.</summary>
@@ -79,7 +83,7 @@ internal sealed class PageDelivery : IDisposable
 }
 
 /// <summary>What <see cref="PageDelivery.Deliver"/> did.</summary>
-/// <param name="Written">The page was written to the output file (it differed from the last one).</param>
+/// <param name="Written">The page was written to the output file (it differed from the last one and from the file's content).</param>
 /// <param name="Command">The page's command; null when its first line is none.</param>
 /// <param name="Switched">The LED's new state, when it was switched; null when it showed the command already, or there was none.</param>
 internal readonly record struct Delivered(bool Written, LightCommand? Command, LedState? Switched);
