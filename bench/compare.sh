@@ -20,27 +20,13 @@ loss_rates=${LOSS_RATES:-10 30}
 loss_runs_ours=${LOSS_RUNS_OURS:-200}
 loss_runs_theirs=${LOSS_RUNS_THEIRS:-80}
 root=$(cd "$(dirname "$0")/.." && pwd)
-page="$root/tests/fixtures/LIGHTON_COMMAND"
+# shellcheck source=bench/servers.sh
+source "$root/bench/servers.sh"
 
 if [ "$(id -u)" -ne 0 ]; then echo "bench/compare.sh: needs root (cgroups, network namespaces, nftables)" >&2; exit 1; fi
-need=()
-command -v in.tftpd >/dev/null || need+=(tftpd-hpa)
-command -v tftp >/dev/null || need+=(tftp-hpa)
-command -v coap-client-notls >/dev/null || need+=(libcoap3-bin)
-command -v clang >/dev/null || need+=(clang zlib1g-dev)
-command -v nft >/dev/null || need+=(nftables)
-command -v ip >/dev/null || need+=(iproute2)
-if [ ${#need[@]} -gt 0 ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-
-dotnet publish "$root/src/Anon.Gateway" -p:PublishProfile=aot -v quiet -nologo >/dev/null
-dotnet publish "$root/src/Anon.Client" -p:PublishProfile=aot -v quiet -nologo >/dev/null
-dotnet build -c Release "$root/tools/Anon.Lab" -v quiet -nologo >/dev/null
+install_missing nft:nftables ip:iproute2
+build_programs
 dotnet build -c Release "$root/bench/Anon.LoadGenerator" -v quiet -nologo >/dev/null
-aot="$root/artifacts/aot"
-lab="$root/tools/Anon.Lab/bin/Release/net10.0"
 
 work=$(mktemp -d)
 pids=()
@@ -58,9 +44,6 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-wait_for() { for _ in $(seq 300); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; echo "timed out: $2 in $1" >&2; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
 # A cgroup per server, to read its CPU time: cgroup v2 where it is the only hierarchy, else v1's cpuacct.
 cgroup_for() { # NAME PID: prints the group's directory
     local dir
@@ -69,31 +52,6 @@ cgroup_for() { # NAME PID: prints the group's directory
     echo "$dir"
 }
 cpu_us() { if [ -f "$1/cpu.stat" ]; then awk '/^usage_usec/ {print $2}' "$1/cpu.stat"; else echo $(( $(cat "$1/cpuacct.usage") / 1000 )); fi; }
-
-# Starts the three servers, in network namespace $1 if given (else here), and sets their ports.
-start_servers() {
-    local ns=${1:-} dir=$work/servers${1:+-$1}
-    local run=()
-    [ -n "$ns" ] && run=(ip netns exec "$ns")
-    mkdir -p "$dir/tftp" && cp "$page" "$dir/tftp/"
-    "${run[@]}" "$lab/anon-lab" serve --port 0 > "$dir/web.out" 2>&1 & pids+=($!)
-    wait_for "$dir/web.out" serving
-    local web
-    web=$(grep -o 'http://[0-9.:]*/' "$dir/web.out")
-    "${run[@]}" "$aot/anonGateway" -p 0 -l "$dir/gateway.log" -w "${web}LIGHTON_COMMAND" --refresh 0 --max-connection-rate 0 > "$dir/gateway.out" 2>&1 & pids+=($!)
-    ours_pid=$!
-    wait_for "$dir/gateway.out" "listening on UDP port"
-    ours_port=$(grep -o 'UDP port [0-9]*' "$dir/gateway.out" | awk '{print $3}')
-    tftp_port=$(free_port)
-    "${run[@]}" in.tftpd -L -a "127.0.0.1:$tftp_port" -s "$dir/tftp" & pids+=($!)
-    tftp_pid=$!
-    coap_port=$(free_port)
-    "${run[@]}" coap-server-notls -A 127.0.0.1 -p "$coap_port" & pids+=($!)
-    coap_pid=$!
-    sleep 0.5
-    # libcoap's example server holds what is PUT into its resource; fetched block-wise below.
-    "${run[@]}" coap-client-notls -m put -b 512 -f "$page" "coap://127.0.0.1:$coap_port/example_data"
-}
 
 fetch() { # PROGRAM N: one transfer into $work/out.N
     case $1 in
