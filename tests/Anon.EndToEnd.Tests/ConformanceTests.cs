@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Xml.Linq;
@@ -31,7 +32,7 @@ public sealed class ConformanceTests(WebFixture web) : IClassFixture<WebFixture>
 
         CaseResult[] results = [.. GatewayCases.All.Select(c => c.Execute(target))];
 
-        Assert.True(results.Length >= 25, $"{results.Length} gateway cases");
+        Assert.True(results.Length == 29, $"{results.Length} gateway cases: docs/CONFORMANCE.md and README say 29");
         Assert.All(results, result => Assert.True(result.Verdict == Verdict.Ok, $"{result.Name}: {result.Verdict}: {result.Detail}"));
     }
 
@@ -42,7 +43,7 @@ public sealed class ConformanceTests(WebFixture web) : IClassFixture<WebFixture>
 
         CaseResult[] results = [.. ClientCases.All.Select(c => c.Execute(target))];
 
-        Assert.True(results.Length >= 25, $"{results.Length} client cases");
+        Assert.True(results.Length == 31, $"{results.Length} client cases: docs/CONFORMANCE.md and README say 31");
         Assert.All(results, result => Assert.True(result.Verdict == Verdict.Ok, $"{result.Name}: {result.Verdict}: {result.Detail}"));
     }
 
@@ -58,6 +59,7 @@ public sealed class ConformanceTests(WebFixture web) : IClassFixture<WebFixture>
 
         Assert.Equal(0, client.ExitCode);
         Assert.Equal(Page, File.ReadAllBytes(_scratch.PathOf("out.txt")));
+        gateway.Settle(); // the client's last ACK|FIN handled
         Assert.Equal(1, gateway.Completed);
     }
 
@@ -156,8 +158,10 @@ public sealed class ConformanceTests(WebFixture web) : IClassFixture<WebFixture>
     public void Each_broken_client_fails_the_case_that_checks_what_it_breaks(string broken)
     {
         string caughtBy = Peers.BrokenClients[broken].CaughtBy;
+        // Longer than a correct client takes to give up on a silent gateway (about 10 s), or a
+        // client that never gives up would be caught by the run's limit whatever the case checks.
         var target = new ClientTarget(
-            [LabPath, "conformance", "peer-client", "--variant", broken, "-s", "{host}", "-p", "{port}", "-l", "{log}", "-f", "{out}"], Page, TimeSpan.FromSeconds(8));
+            [LabPath, "conformance", "peer-client", "--variant", broken, "-s", "{host}", "-p", "{port}", "-l", "{log}", "-f", "{out}"], Page, TimeSpan.FromSeconds(20));
 
         CaseResult result = ClientCases.All.Single(c => c.Name == caughtBy).Execute(target);
 
@@ -212,12 +216,51 @@ public sealed class ConformanceTests(WebFixture web) : IClassFixture<WebFixture>
 
         ProcessResult passed = await Programs.RunAsync(LabPath,
             ["conformance", "gateway", $"127.0.0.1:{gateway.Port}", "--expect", _scratch.PathOf("page"), "--case", "gateway.content.byte-exact"], TimeSpan.FromSeconds(60));
-        ProcessResult listed = await Programs.RunAsync(LabPath, ["conformance", "client", "--page", _scratch.PathOf("page"), "--list"], TimeSpan.FromSeconds(60));
+        ProcessResult listedClient = await Programs.RunAsync(LabPath, ["conformance", "client", "--list"], TimeSpan.FromSeconds(60));
+        ProcessResult listedGateway = await Programs.RunAsync(LabPath, ["conformance", "gateway", "--list"], TimeSpan.FromSeconds(60));
 
         Assert.Equal(0, passed.ExitCode);
-        Assert.Contains("1 cases: 1 OK", passed.Output, StringComparison.Ordinal);
-        Assert.Equal(0, listed.ExitCode);
-        Assert.Contains("client.fin.fin-ack", listed.Output, StringComparison.Ordinal);
+        Assert.Contains("1 case: 1 OK", passed.Output, StringComparison.Ordinal);
+        Assert.True(listedClient.ExitCode == 0, listedClient.Error);
+        Assert.Contains("client.fin.fin-ack", listedClient.Output, StringComparison.Ordinal);
+        Assert.True(listedGateway.ExitCode == 0, listedGateway.Error);
+        Assert.Contains("gateway.handshake.syn-ack", listedGateway.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A gateway that is not running is said once, at the start, with exit code 69, whether its
+    /// port is closed or open and silent; not as a FAILED verdict for every case minutes later.
+    /// </summary>
+    [Fact]
+    public async Task A_gateway_that_does_not_answer_is_said_once_with_exit_code_69()
+    {
+        File.WriteAllBytes(_scratch.PathOf("page"), Page);
+        using var silent = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        silent.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        int closedPort = Expect.FreeUdpPort();
+
+        foreach (int port in new[] { ((IPEndPoint)silent.LocalEndPoint!).Port, closedPort })
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            ProcessResult result = await Programs.RunAsync(LabPath, ["conformance", "gateway", $"127.0.0.1:{port}", "--expect", _scratch.PathOf("page")], TimeSpan.FromSeconds(60));
+
+            Assert.Equal(69, result.ExitCode);
+            Assert.Equal($"anon-lab conformance: nothing answers at 127.0.0.1:{port}: is the gateway running? (no case run)", result.Error.Trim());
+            Assert.DoesNotContain("FAILED", result.Output, StringComparison.Ordinal);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
+        }
+    }
+
+    [Fact]
+    public async Task A_usage_error_the_parser_finds_is_exit_code_64_with_the_command_to_ask_for_help()
+    {
+        ProcessResult unknownOption = await Programs.RunAsync(LabPath, ["conformance", "gateway", "127.0.0.1:1", "--bogus"], TimeSpan.FromSeconds(60));
+        ProcessResult missingTarget = await Programs.RunAsync(LabPath, ["conformance", "gateway", "--expect", "x"], TimeSpan.FromSeconds(60));
+
+        Assert.Equal(64, unknownOption.ExitCode);
+        Assert.Contains("Try 'anon-lab conformance gateway --help'.", unknownOption.Error, StringComparison.Ordinal);
+        Assert.Equal(64, missingTarget.ExitCode);
+        Assert.Contains("give the gateway under test as HOST:PORT", missingTarget.Error, StringComparison.Ordinal);
     }
 
     public void Dispose() => _scratch.Dispose();

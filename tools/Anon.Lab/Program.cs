@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Net;
 using Anon.Lab;
@@ -33,4 +34,23 @@ relay.SetAction(async (parsed, cancel) =>
 });
 
 var root = new RootCommand("anon-lab: a local test bench for anonGateway and anonclient.") { demo, serve, relay, LadderCommand.Create(), SocketHost.Create(), Anon.Lab.Conformance.ConformanceCommand.Create(), Anon.Lab.Testbed.TestbedCommand.Create() };
-return await root.Parse(args).InvokeAsync();
+ParseResult parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    // Bad usage is exit code 64 (sysexits' EX_USAGE), as docs/CONFORMANCE.md says, not the parser's 1.
+    foreach (ParseError error in parsed.Errors)
+    {
+        Console.Error.WriteLine($"anon-lab: {error.Message}");
+    }
+
+    var path = new List<string>();
+    for (SymbolResult? result = parsed.CommandResult; result is CommandResult command; result = command.Parent)
+    {
+        path.Insert(0, command.Command is RootCommand ? "anon-lab" : command.Command.Name);
+    }
+
+    Console.Error.WriteLine($"Try '{string.Join(' ', path)} --help'.");
+    return Anon.Lab.Conformance.ConformanceCommand.Usage;
+}
+
+return await parsed.InvokeAsync();

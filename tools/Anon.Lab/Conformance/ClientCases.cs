@@ -71,7 +71,7 @@ public static class ClientCases
                 .Replace("{log}", log, StringComparison.Ordinal)
                 .Replace("{out}", output, StringComparison.Ordinal))];
             ProcessResult result = Programs.RunAsync(command[0], command[1..], target.RunTimeout).GetAwaiter().GetResult();
-            Thread.Sleep(50); // the last datagrams reach the gateway's record
+            gateway.Settle(); // the client has exited: what it sent is all in the gateway's socket or record
             return new ClientRun(
                 result,
                 result.ExitCode == -1 && result.Error.Contains("(killed after", StringComparison.Ordinal),

@@ -10,7 +10,11 @@ namespace Anon.Lab.Conformance;
 /// </summary>
 public static class ConformanceCommand
 {
+    /// <summary>Bad usage (sysexits' EX_USAGE), as for every anon-lab command.</summary>
     public const int Usage = 64;
+
+    /// <summary>Nothing answers at the gateway's address (sysexits' EX_UNAVAILABLE): no case is run.</summary>
+    public const int Unavailable = 69;
 
     public static Command Create()
     {
@@ -31,8 +35,8 @@ public static class ConformanceCommand
 
     private static Command GatewayCommand()
     {
-        var target = new Argument<string>("target") { Description = "The gateway under test, HOST:PORT (127.0.0.1:30000, [::1]:30000)." };
-        var expect = new Option<string>("--expect") { Description = "A file with the page the gateway serves, to compare byte for byte.", Required = true };
+        var target = new Argument<string?>("target") { Description = "The gateway under test, HOST:PORT (127.0.0.1:30000, [::1]:30000).", Arity = ArgumentArity.ZeroOrOne };
+        var expect = new Option<string?>("--expect") { Description = "A file with the page the gateway serves, to compare byte for byte (required but with --list)." };
         var log = new Option<string?>("--log") { Description = "The gateway's log file, for the log-format case." };
         var patience = new Option<double>("--patience")
         {
@@ -48,14 +52,24 @@ public static class ConformanceCommand
                 return List(GatewayCases.All.Select(c => (c.Name, c.Spec)));
             }
 
-            if (!IPEndPoint.TryParse(parsed.GetRequiredValue(target), out IPEndPoint? endPoint) || endPoint.Port == 0)
+            if (parsed.GetValue(target) is not { } address)
             {
-                return UsageError($"not HOST:PORT: {parsed.GetValue(target)}");
+                return UsageError("give the gateway under test as HOST:PORT, such as 127.0.0.1:30000");
             }
 
-            if (!File.Exists(parsed.GetRequiredValue(expect)))
+            if (!IPEndPoint.TryParse(address, out IPEndPoint? endPoint) || endPoint.Port == 0)
             {
-                return UsageError($"no such file: {parsed.GetValue(expect)}");
+                return UsageError($"not HOST:PORT: {address}");
+            }
+
+            if (parsed.GetValue(expect) is not { } expected)
+            {
+                return UsageError("give --expect FILE, a file with the page the gateway serves");
+            }
+
+            if (!File.Exists(expected))
+            {
+                return UsageError($"no such file: {expected}");
             }
 
             if (parsed.GetValue(patience) is not (>= 1 and <= 600))
@@ -63,18 +77,20 @@ public static class ConformanceCommand
                 return UsageError($"--patience takes 1 to 600 seconds, not {parsed.GetValue(patience)}");
             }
 
-            var gateway = new GatewayTarget(endPoint, File.ReadAllBytes(parsed.GetRequiredValue(expect)), parsed.GetValue(log), parsed.GetValue(seed))
+            var gateway = new GatewayTarget(endPoint, File.ReadAllBytes(expected), parsed.GetValue(log), parsed.GetValue(seed))
             {
                 Patience = TimeSpan.FromSeconds(parsed.GetValue(patience)),
             };
-            return RunCases(GatewayCases.All, gateway, $"gateway {endPoint}", parsed.GetValue(cases), parsed.GetValue(json), parsed.GetValue(junit));
+            return RunCases(
+                GatewayCases.All, gateway, $"gateway {endPoint}", parsed.GetValue(cases), parsed.GetValue(json), parsed.GetValue(junit),
+                unavailable: () => GatewayTarget.Answers(endPoint) ? null : $"nothing answers at {endPoint}: is the gateway running? (no case run)");
         });
         return command;
     }
 
     private static Command ClientCommand()
     {
-        var page = new Option<string>("--page") { Description = "The page to serve the client (its first line a command).", Required = true };
+        var page = new Option<string?>("--page") { Description = "The page to serve the client, its first line a command (required but with --list)." };
         var timeout = new Option<double>("--timeout") { Description = "Seconds a run of the client may take before it is killed.", DefaultValueFactory = _ => 30 };
         var clientCommand = new Argument<string[]>("command")
         {
@@ -96,12 +112,17 @@ public static class ConformanceCommand
                 return UsageError("give the client's command line after --, with {port} (and {log}, {out}) in it");
             }
 
-            if (!File.Exists(parsed.GetRequiredValue(page)))
+            if (parsed.GetValue(page) is not { } served)
             {
-                return UsageError($"no such file: {parsed.GetValue(page)}");
+                return UsageError("give --page FILE, the page to serve the client");
             }
 
-            var client = new ClientTarget(line, File.ReadAllBytes(parsed.GetRequiredValue(page)), TimeSpan.FromSeconds(parsed.GetValue(timeout)), parsed.GetValue(seed));
+            if (!File.Exists(served))
+            {
+                return UsageError($"no such file: {served}");
+            }
+
+            var client = new ClientTarget(line, File.ReadAllBytes(served), TimeSpan.FromSeconds(parsed.GetValue(timeout)), parsed.GetValue(seed));
             return RunCases(ClientCases.All, client, $"client {string.Join(' ', line)}", parsed.GetValue(cases), parsed.GetValue(json), parsed.GetValue(junit));
         });
         return command;
@@ -163,14 +184,22 @@ public static class ConformanceCommand
         return command;
     }
 
+    /// <param name="unavailable">Once the usage is checked: why the target cannot be graded at all, or null when it can.</param>
     private static int RunCases<TTarget>(
-        IReadOnlyList<ConformanceCase<TTarget>> all, TTarget target, string title, string[]? only, string? json, string? junit)
+        IReadOnlyList<ConformanceCase<TTarget>> all, TTarget target, string title, string[]? only, string? json, string? junit,
+        Func<string?>? unavailable = null)
     {
         string[] names = only ?? [];
         string? unknown = names.FirstOrDefault(name => all.All(c => c.Name != name));
         if (unknown is not null)
         {
             return UsageError($"no case {unknown} (see --list)");
+        }
+
+        if (unavailable?.Invoke() is { } reason)
+        {
+            Console.Error.WriteLine($"anon-lab conformance: {reason}");
+            return Unavailable;
         }
 
         var results = new List<CaseResult>();

@@ -11,6 +11,25 @@ public sealed record GatewayTarget(IPEndPoint EndPoint, byte[] Page, string? Log
 {
     /// <summary>How long the suite's client waits for a silent gateway before it calls the transfer stalled.</summary>
     public TimeSpan Patience { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Whether anything at all comes back for a SYN sent three times, a second apart: a gateway
+    /// that is not running would otherwise fail every case, after minutes of waiting.
+    /// </summary>
+    public static bool Answers(IPEndPoint endPoint)
+    {
+        using var probe = new Probe(endPoint);
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            probe.Send(1000u + (uint)attempt, 0, SegmentFlags.Syn);
+            if (probe.Receive(TimeSpan.FromSeconds(1)) is not null)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }
 
 /// <summary>The cases that play clients against a gateway (<c>anon-lab conformance gateway</c>).</summary>

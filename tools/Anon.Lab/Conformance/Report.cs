@@ -20,7 +20,7 @@ public static class Report
             }
         }
 
-        output.WriteLine($"{results.Count} cases: " + string.Join(", ",
+        output.WriteLine($"{results.Count} {(results.Count == 1 ? "case" : "cases")}: " + string.Join(", ",
             Enum.GetValues<Verdict>().Select(verdict => $"{results.Count(result => result.Verdict == verdict)} {Word(verdict)}")));
     }
 

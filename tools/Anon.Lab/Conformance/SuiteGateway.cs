@@ -177,6 +177,7 @@ public sealed class SuiteGateway : IDisposable
     private readonly Dictionary<IPEndPoint, Connection> _connections = [];
     private readonly List<Exchanged> _record = [];
     private readonly Lock _lock = new();
+    private readonly Lock _handling = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _loop;
@@ -215,6 +216,27 @@ public sealed class SuiteGateway : IDisposable
 
     /// <summary>Connections closed by the client's ACK|FIN.</summary>
     public int Completed { get; private set; }
+
+    /// <summary>
+    /// Returns once every datagram already sent to the gateway has been handled: nothing waits in
+    /// its socket and none is being handled. After a client has exited, its record is then whole.
+    /// </summary>
+    public void Settle()
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (waited.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            lock (_handling)
+            {
+                if (_socket.Available == 0)
+                {
+                    return;
+                }
+            }
+
+            Thread.Sleep(1);
+        }
+    }
 
     public void Dispose()
     {
@@ -257,17 +279,20 @@ public sealed class SuiteGateway : IDisposable
         {
             if (_socket.Poll(TimeSpan.FromMilliseconds(5), SelectMode.SelectRead))
             {
-                int length;
-                try
+                lock (_handling) // taken before the datagram leaves the socket, so that Settle sees it somewhere
                 {
-                    length = _socket.ReceiveFrom(buffer, ref any);
-                }
-                catch (SocketException)
-                {
-                    continue; // an ICMP error for an earlier send: the client has gone
-                }
+                    int length;
+                    try
+                    {
+                        length = _socket.ReceiveFrom(buffer, ref any);
+                    }
+                    catch (SocketException)
+                    {
+                        continue; // an ICMP error for an earlier send: the client has gone
+                    }
 
-                Handle((IPEndPoint)any, buffer.AsSpan(0, length));
+                    Handle((IPEndPoint)any, buffer.AsSpan(0, length));
+                }
             }
 
             OnTimers();
