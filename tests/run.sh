@@ -60,9 +60,12 @@ if [ -z "${ANON_DEB_DIR:-}" ] && [ "${ANON_SKIP_DEB:-0}" != 1 ]; then
     export ANON_DEB_DIR=$PWD/artifacts/deb
 fi
 
+# Everything the tests print is kept, to total their results in the last line.
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
 set +e
-dotnet test "$@"
-status=$?
+dotnet test "$@" | tee "$results"
+status=${PIPESTATUS[0]}
 set -e
 
 # The soak: the gateway for 10 minutes under sustained load with loss, restarting and vanishing
@@ -80,9 +83,9 @@ if [ $# -eq 0 ] && [ "${ANON_SKIP_SOAK:-0}" != 1 ]; then
     soak=$?
     set -e
     grep -E '^soak: (ok|FAILED) ' artifacts/soak/soak.txt || true
-    if ! grep -E '^soak test: ' artifacts/soak/soak.txt; then
+    if ! grep -E '^soak test: ' artifacts/soak/soak.txt | tee -a "$results"; then
         tail -20 artifacts/soak/soak.txt
-        echo "soak test: 0 passed, 1 failed (it did not run to its end: artifacts/soak/soak.txt)"
+        echo "soak test: 0 passed, 1 failed (it did not run to its end: artifacts/soak/soak.txt)" | tee -a "$results"
     fi
     [ "$soak" -eq 0 ] || status=1
 fi
@@ -92,8 +95,8 @@ fi
 if [ $# -eq 0 ] && [ "${ANON_SKIP_SYSTEM:-0}" != 1 ]; then
     echo "tests/run.sh: the system test on two emulated Raspberry Pis (tests/system/run.sh)" >&2
     set +e
-    bash tests/system/run.sh
-    system=$?
+    bash tests/system/run.sh | tee -a "$results"
+    system=${PIPESTATUS[0]}
     set -e
     case $system in
         0) ;;
@@ -101,4 +104,10 @@ if [ $# -eq 0 ] && [ "${ANON_SKIP_SYSTEM:-0}" != 1 ]; then
         *) status=1 ;;
     esac
 fi
+# One line for all of it: every test assembly's "Passed!"/"Failed!" summary, the soak's checks and the system test's.
+{
+    grep -E '^(Passed|Failed|Skipped)!' "$results" | sed -E 's/.*Failed: +([0-9]+), Passed: +([0-9]+), Skipped: +([0-9]+).*/\2 \1 \3/' || true
+    grep -E '^system test: [0-9]+ passed, [0-9]+ failed' "$results" | sed -E 's/^system test: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2 0/' || true
+    grep -E '^soak test: [0-9]+ passed, [0-9]+ failed' "$results" | sed -E 's/^soak test: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2 0/' || true
+} | awk '{passed += $1; failed += $2; skipped += $3} END {printf "%d passed, %d failed, %d skipped\n", passed, failed, skipped}'
 exit "$status"

@@ -118,14 +118,21 @@ public sealed class ArmTests(WebFixture web, ITestOutputHelper output) : IClassF
     public async Task The_arm64_gateway_checks_a_signed_page_with_libsodium()
     {
         web.Server.Serve("LIGHTON_COMMAND.minisig", Expect.LightOnSignature);
+        // The genuine signature beside a page with one bit changed: the key ids match, so only
+        // libsodium's check of the signature can refuse it.
+        byte[] tampered = Expect.Fixture("LIGHTON_COMMAND");
+        tampered[^1] ^= 1;
+        Uri tamperedUrl = web.Server.Serve("tampered-arm", tampered);
+        web.Server.Serve("tampered-arm.minisig", Expect.LightOnSignature);
         string[] key = ["--page-key", Expect.LightOnSignatureKey];
         await using GatewayProcess gateway = await GatewayProcess.StartProgramAsync(Arm("anonGateway"), web.LightOn, _scratch.PathOf("g.log"), 0, key);
-        ProcessResult wrongKey = await Programs.RunAsync(
-            Arm("anonGateway"), ["-p", "0", "-l", _scratch.PathOf("g2.log"), "-w", web.LightOn.ToString(), "--page-key", Expect.UnrelatedKey], Timeout);
+        ProcessResult altered = await Programs.RunAsync(
+            Arm("anonGateway"), ["-p", "0", "-l", _scratch.PathOf("g2.log"), "-w", tamperedUrl.ToString(), .. key], Timeout);
 
         Assert.Equal(0, (await gateway.StopAsync()).ExitCode); // its log is then whole
         Assert.Contains(", signed at 2026-", File.ReadAllText(_scratch.PathOf("g.log")), StringComparison.Ordinal);
-        Assert.Equal(76, wrongKey.ExitCode);
+        Assert.Equal(76, altered.ExitCode);
+        Assert.Contains("the signature does not match the page (altered, or signed by someone else)", altered.Error, StringComparison.Ordinal);
     }
 
     public void Dispose() => _scratch.Dispose();

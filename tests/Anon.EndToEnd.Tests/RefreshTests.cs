@@ -52,6 +52,8 @@ public sealed class RefreshTests(WebFixture web) : IClassFixture<WebFixture>, ID
 
         // The gateway says when it will ask again: not before the hour is up.
         await WaitUntil(() => LogContains("max-age keeps the page fresh for 3600 s: refreshing after that, not every 0.2 s"), "the refresh schedule");
+        await Task.Delay(TimeSpan.FromSeconds(1.5)); // seven and more --refresh intervals: none of them asks
+
         Assert.Equal(requests, web.Server.Requests);
     }
 

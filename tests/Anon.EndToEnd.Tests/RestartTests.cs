@@ -78,7 +78,8 @@ public sealed partial class RestartTests(WebFixture web, ITestOutputHelper outpu
         Match drained = DrainedLine().Match(File.ReadAllText(log));
         Assert.True(drained.Success, "no drain line in the gateway's log");
         Assert.Equal(("0", "1", "1"), (drained.Groups["finished"].Value, drained.Groups["total"].Value, drained.Groups["cut"].Value));
-        Assert.InRange(double.Parse(drained.Groups["took"].Value, CultureInfo.InvariantCulture), 1.0, 2.0);
+        // Cut at the drain timeout, not before it; the upper bound is only there to catch a hang.
+        Assert.InRange(double.Parse(drained.Groups["took"].Value, CultureInfo.InvariantCulture), 1.0, 20.0);
     }
 
     [Theory]

@@ -35,10 +35,19 @@ fi
 
 # Both ways a Pi user may take: Native AOT (bin/, what the tests run) and the self-contained single
 # file of the "pi" profile (pi/, whose JIT is slow under emulation: smoke-tested only).
+# Each a minute or more, said on stderr as it goes (the folder alone goes to stdout).
 for project in Anon.Gateway Anon.Client; do
-    dotnet publish "$root/src/$project" -p:PublishProfile=aot -p:RuntimeIdentifier=linux-arm64 \
-        -p:PublishDir="$out/bin/" -v quiet -nologo >/dev/null
-    dotnet publish "$root/src/$project" -p:PublishProfile=pi -p:PublishDir="$out/pi/" -v quiet -nologo >/dev/null
+    for profile in aot pi; do
+        started=$SECONDS
+        echo "tests/arm/prepare.sh: publishing $project for linux-arm64 ($profile profile)..." >&2
+        if [ "$profile" = aot ]; then
+            dotnet publish "$root/src/$project" -p:PublishProfile=aot -p:RuntimeIdentifier=linux-arm64 \
+                -p:PublishDir="$out/bin/" -v quiet -nologo >/dev/null
+        else
+            dotnet publish "$root/src/$project" -p:PublishProfile=pi -p:PublishDir="$out/pi/" -v quiet -nologo >/dev/null
+        fi
+        echo "tests/arm/prepare.sh: published $project ($profile) in $((SECONDS - started)) s" >&2
+    done
 done
 
 # A wrapper per program and build (PROGRAM for AOT, PROGRAM-pi for the single file) that runs it under QEMU; exec keeps the pid, so signals and LISTEN_PID hold.
