@@ -15,6 +15,33 @@ public static class CommandLineApp
     /// without a stack trace unless ANON_DEBUG=1.
     /// </summary>
     /// <param name="environmentPrefix">Prefix of the environment variables that may give options (see <see cref="ConfiguredArguments"/>).</param>
+    /// <summary>
+    /// Prints what the parser found wrong, a line each, and the help to ask for (of the subcommand
+    /// given, if any); true when there was something, for the caller to exit with <see cref="ExitCodes.Usage"/>.
+    /// </summary>
+    public static bool ReportUsageErrors(ParseResult parsed)
+    {
+        ArgumentNullException.ThrowIfNull(parsed);
+        if (parsed.Errors.Count == 0)
+        {
+            return false;
+        }
+
+        var path = new List<string>();
+        for (SymbolResult? result = parsed.CommandResult; result is CommandResult command; result = command.Parent)
+        {
+            path.Insert(0, command.Command.Name);
+        }
+
+        foreach (ParseError error in parsed.Errors)
+        {
+            Console.Error.WriteLine($"{path[0]}: {error.Message}");
+        }
+
+        Console.Error.WriteLine($"Try '{string.Join(' ', path)} --help' for more information.");
+        return true;
+    }
+
     public static int Run(RootCommand root, string[] args, string environmentPrefix)
     {
         string name = root.Name;
@@ -30,14 +57,8 @@ public static class CommandLineApp
         }
 
         ParseResult parsed = root.Parse(args);
-        if (parsed.Errors.Count > 0)
+        if (ReportUsageErrors(parsed))
         {
-            foreach (ParseError error in parsed.Errors)
-            {
-                Console.Error.WriteLine($"{name}: {error.Message}");
-            }
-
-            Console.Error.WriteLine($"Try '{name} --help' for more information.");
             return ExitCodes.Usage;
         }
 

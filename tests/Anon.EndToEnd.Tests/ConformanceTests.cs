@@ -258,7 +258,7 @@ public sealed class ConformanceTests(WebFixture web) : IClassFixture<WebFixture>
         ProcessResult missingTarget = await Programs.RunAsync(LabPath, ["conformance", "gateway", "--expect", "x"], TimeSpan.FromSeconds(60));
 
         Assert.Equal(64, unknownOption.ExitCode);
-        Assert.Contains("Try 'anon-lab conformance gateway --help'.", unknownOption.Error, StringComparison.Ordinal);
+        Assert.Contains("Try 'anon-lab conformance gateway --help'", unknownOption.Error, StringComparison.Ordinal);
         Assert.Equal(64, missingTarget.ExitCode);
         Assert.Contains("give the gateway under test as HOST:PORT", missingTarget.Error, StringComparison.Ordinal);
     }

@@ -1,7 +1,7 @@
 using System.CommandLine;
-using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Net;
+using Anon.Cli;
 using Anon.Lab;
 
 var demo = new Command("demo", "Serve both command pages locally, run a gateway for each and fetch them with the client.");
@@ -35,22 +35,5 @@ relay.SetAction(async (parsed, cancel) =>
 
 var root = new RootCommand("anon-lab: a local test bench for anonGateway and anonclient.") { demo, serve, relay, LadderCommand.Create(), SocketHost.Create(), Anon.Lab.Conformance.ConformanceCommand.Create(), Anon.Lab.Testbed.TestbedCommand.Create() };
 ParseResult parsed = root.Parse(args);
-if (parsed.Errors.Count > 0)
-{
-    // Bad usage is exit code 64 (sysexits' EX_USAGE), as docs/CONFORMANCE.md says, not the parser's 1.
-    foreach (ParseError error in parsed.Errors)
-    {
-        Console.Error.WriteLine($"anon-lab: {error.Message}");
-    }
-
-    var path = new List<string>();
-    for (SymbolResult? result = parsed.CommandResult; result is CommandResult command; result = command.Parent)
-    {
-        path.Insert(0, command.Command is RootCommand ? "anon-lab" : command.Command.Name);
-    }
-
-    Console.Error.WriteLine($"Try '{string.Join(' ', path)} --help'.");
-    return Anon.Lab.Conformance.ConformanceCommand.Usage;
-}
-
-return await parsed.InvokeAsync();
+// Bad usage is exit code 64 (sysexits' EX_USAGE), as for the two programs, not the parser's 1.
+return CommandLineApp.ReportUsageErrors(parsed) ? ExitCodes.Usage : await parsed.InvokeAsync();

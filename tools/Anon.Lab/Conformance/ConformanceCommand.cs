@@ -10,8 +10,8 @@ namespace Anon.Lab.Conformance;
 /// </summary>
 public static class ConformanceCommand
 {
-    /// <summary>Bad usage (sysexits' EX_USAGE), as for every anon-lab command.</summary>
-    public const int Usage = 64;
+    /// <summary>Bad usage, as for every anon-lab command.</summary>
+    public const int Usage = Anon.Cli.ExitCodes.Usage;
 
     /// <summary>Nothing answers at the gateway's address (sysexits' EX_UNAVAILABLE): no case is run.</summary>
     public const int Unavailable = 69;
@@ -36,7 +36,7 @@ public static class ConformanceCommand
     private static Command GatewayCommand()
     {
         var target = new Argument<string?>("target") { Description = "The gateway under test, HOST:PORT (127.0.0.1:30000, [::1]:30000).", Arity = ArgumentArity.ZeroOrOne };
-        var expect = new Option<string?>("--expect") { Description = "A file with the page the gateway serves, to compare byte for byte (required but with --list)." };
+        var expect = new Option<string?>("--expect") { Description = "A file with the page the gateway serves, to compare byte for byte (required unless --list)." };
         var log = new Option<string?>("--log") { Description = "The gateway's log file, for the log-format case." };
         var patience = new Option<double>("--patience")
         {
@@ -90,7 +90,7 @@ public static class ConformanceCommand
 
     private static Command ClientCommand()
     {
-        var page = new Option<string?>("--page") { Description = "The page to serve the client, its first line a command (required but with --list)." };
+        var page = new Option<string?>("--page") { Description = "The page to serve the client, its first line a command (required unless --list)." };
         var timeout = new Option<double>("--timeout") { Description = "Seconds a run of the client may take before it is killed.", DefaultValueFactory = _ => 30 };
         var clientCommand = new Argument<string[]>("command")
         {
