@@ -109,13 +109,22 @@ public sealed class ConformanceTests(WebFixture web) : IClassFixture<WebFixture>
     [MemberData(nameof(BrokenGateways))]
     public void Each_broken_gateway_fails_the_case_that_checks_what_it_breaks(string broken)
     {
-        (GatewayScript script, string caughtBy) = Peers.BrokenGateways[broken];
-        using var gateway = new SuiteGateway(Page, script, logPath: _scratch.PathOf("g.log"));
+        BrokenGateway peer = Peers.BrokenGateways[broken];
+        using var gateway = new SuiteGateway(Page, peer.Script, logPath: _scratch.PathOf("g.log"));
         var target = new GatewayTarget(new IPEndPoint(IPAddress.Loopback, gateway.Port), Page, _scratch.PathOf("g.log")) { Patience = SuitePatience };
 
-        CaseResult result = GatewayCases.All.Single(c => c.Name == caughtBy).Execute(target);
+        CaseResult result = GatewayCases.All.Single(c => c.Name == peer.CaughtBy).Execute(target);
 
-        Assert.True(result.Verdict == Verdict.Failed, $"{caughtBy} against {broken}: {result.Verdict}: {result.Detail}");
+        AssertCaught(result, broken, peer.Shows);
+    }
+
+    /// <summary>FAILED for what the peer breaks: a case that could not run to its end catches nothing.</summary>
+    private static void AssertCaught(CaseResult result, string broken, string shows)
+    {
+        string seen = $"{result.Name} against {broken}: {result.Verdict}: {result.Detail}";
+        Assert.True(result.Verdict == Verdict.Failed, seen);
+        Assert.DoesNotContain("could not run to its end", result.Detail, StringComparison.Ordinal);
+        Assert.True(result.Detail.Contains(shows, StringComparison.Ordinal), $"{seen} (expected it to say \"{shows}\")");
     }
 
     [Fact]
@@ -124,7 +133,7 @@ public sealed class ConformanceTests(WebFixture web) : IClassFixture<WebFixture>
         using var gateway = new SuiteGateway(Page, Peers.GatewayReadings["plain"], logPath: _scratch.PathOf("g.log"));
         var target = new GatewayTarget(new IPEndPoint(IPAddress.Loopback, gateway.Port), Page, _scratch.PathOf("g.log")) { Patience = SuitePatience };
 
-        foreach (string name in Peers.BrokenGateways.Values.Select(broken => broken.CaughtBy))
+        foreach (string name in Peers.BrokenGateways.Values.Select(broken => broken.CaughtBy).Distinct())
         {
             CaseResult result = GatewayCases.All.Single(c => c.Name == name).Execute(target);
             Assert.True(result.Verdict == Verdict.Ok, $"{name}: {result.Verdict}: {result.Detail}");
@@ -141,14 +150,40 @@ public sealed class ConformanceTests(WebFixture web) : IClassFixture<WebFixture>
     }
 
     [Fact]
-    public void Each_broken_peer_names_a_case_of_the_suite_and_no_case_has_two()
+    public void Each_broken_peer_names_a_case_of_the_suite()
     {
-        string[] gateways = [.. Peers.BrokenGateways.Values.Select(broken => broken.CaughtBy)];
-        string[] clients = [.. Peers.BrokenClients.Values.Select(broken => broken.CaughtBy)];
-        Assert.All(gateways, name => Assert.Contains(GatewayCases.All, c => c.Name == name));
-        Assert.All(clients, name => Assert.Contains(ClientCases.All, c => c.Name == name));
-        Assert.True(gateways.Distinct().Count() == gateways.Length, "two broken gateways for one case");
-        Assert.True(clients.Distinct().Count() == clients.Length, "two broken clients for one case");
+        Assert.All(Peers.BrokenGateways.Values, broken => Assert.Contains(GatewayCases.All, c => c.Name == broken.CaughtBy));
+        Assert.All(Peers.BrokenClients.Values, broken => Assert.Contains(ClientCases.All, c => c.Name == broken.CaughtBy));
+    }
+
+    /// <summary>
+    /// FAILED means that a user of the implementation sees a failure, or that the spec's text is
+    /// broken: a gateway that reads the spec another way and works is at most LENIENT in every case.
+    /// The one exception is the spec sample's fixed ISN, which the text's "randomly chosen" forbids.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(GatewayReadings))]
+    public void No_gateway_case_fails_a_gateway_that_reads_the_spec_its_own_way_and_works(string reading)
+    {
+        using var gateway = new SuiteGateway(Page, Peers.GatewayReadings[reading], logPath: _scratch.PathOf("g.log"));
+        var target = new GatewayTarget(new IPEndPoint(IPAddress.Loopback, gateway.Port), Page, _scratch.PathOf("g.log")) { Patience = SuitePatience };
+        string[] allowed = reading == "spec-sample" ? ["gateway.isn.unpredictable"] : [];
+
+        CaseResult[] failed = [.. GatewayCases.All.Select(c => c.Execute(target)).Where(result => result.Verdict == Verdict.Failed && !allowed.Contains(result.Name))];
+
+        Assert.True(failed.Length == 0, string.Join("\n", failed.Select(result => $"{result.Name}: {result.Detail}")));
+    }
+
+    [Fact]
+    public void A_gateway_that_answers_a_restarted_client_at_its_second_syn_as_tcp_does_is_lenient_not_failed()
+    {
+        using var gateway = new SuiteGateway(Page, Peers.GatewayReadings["restart-at-second-syn"]);
+        var target = new GatewayTarget(new IPEndPoint(IPAddress.Loopback, gateway.Port), Page) { Patience = SuitePatience };
+
+        CaseResult result = GatewayCases.All.Single(c => c.Name == "gateway.restart.client").Execute(target);
+
+        Assert.True(result.Verdict == Verdict.Lenient, $"{result.Verdict}: {result.Detail}");
+        Assert.Contains("only SYN 2 of its SYNs was answered", result.Detail, StringComparison.Ordinal);
     }
 
     public static TheoryData<string> BrokenClients => [.. Peers.BrokenClients.Keys];
@@ -157,15 +192,15 @@ public sealed class ConformanceTests(WebFixture web) : IClassFixture<WebFixture>
     [MemberData(nameof(BrokenClients))]
     public void Each_broken_client_fails_the_case_that_checks_what_it_breaks(string broken)
     {
-        string caughtBy = Peers.BrokenClients[broken].CaughtBy;
+        BrokenClient peer = Peers.BrokenClients[broken];
         // Longer than a correct client takes to give up on a silent gateway (about 10 s), or a
         // client that never gives up would be caught by the run's limit whatever the case checks.
         var target = new ClientTarget(
             [LabPath, "conformance", "peer-client", "--variant", broken, "-s", "{host}", "-p", "{port}", "-l", "{log}", "-f", "{out}"], Page, TimeSpan.FromSeconds(20));
 
-        CaseResult result = ClientCases.All.Single(c => c.Name == caughtBy).Execute(target);
+        CaseResult result = ClientCases.All.Single(c => c.Name == peer.CaughtBy).Execute(target);
 
-        Assert.True(result.Verdict == Verdict.Failed, $"{caughtBy} against {broken}: {result.Verdict}: {result.Detail}");
+        AssertCaught(result, broken, peer.Shows);
     }
 
     [Fact]
@@ -225,6 +260,9 @@ public sealed class ConformanceTests(WebFixture web) : IClassFixture<WebFixture>
         Assert.Contains("client.fin.fin-ack", listedClient.Output, StringComparison.Ordinal);
         Assert.True(listedGateway.ExitCode == 0, listedGateway.Error);
         Assert.Contains("gateway.handshake.syn-ack", listedGateway.Output, StringComparison.Ordinal);
+        // The spec's text is not in this repository: the list names it and quotes each sentence.
+        Assert.StartsWith("Each case with the sentence it checks, quoted from the assignment \"Program 3: Interact with the cloud through a gateway\"", listedGateway.Output, StringComparison.Ordinal);
+        Assert.Contains("    \"Handshake Step 2: ", listedGateway.Output, StringComparison.Ordinal);
     }
 
     /// <summary>

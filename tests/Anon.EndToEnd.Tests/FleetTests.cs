@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Text.RegularExpressions;
 using Anon.Lab;
+using Anon.Lab.Conformance;
 using Xunit.Abstractions;
 
 namespace Anon.EndToEnd.Tests;
@@ -47,23 +49,76 @@ public sealed partial class FleetTests(WebFixture web, ITestOutputHelper output)
     {
         await WithFleetAsync(async (gateways, port) =>
         {
-            // The stop comes once the gateway holds clients of the wave: they finish (the drain),
-            // and those whose SYN comes after it are served by the other two.
-            Task<TimeSpan> wave = RunWaveAsync(port, "m");
-            for (int attempt = 0; attempt < 200 && !File.ReadAllText(GatewayLog(1)).Contains(" opened", StringComparison.Ordinal); attempt++)
+            // Before the wave, a client of the suite's holds its transfer open (it withholds its first
+            // acknowledgment), so that the gateway nginx gave it certainly has a transfer in flight
+            // when it is stopped; the stop comes once that gateway holds clients of the wave as well.
+            using var holding = new ManualResetEventSlim();
+            using var resume = new ManualResetEventSlim();
+            using var probe = new Probe(new IPEndPoint(IPAddress.Loopback, port));
+            Task<FetchResult> heldOpen = Task.Run(() => SuiteClient.Fetch(probe, new ClientScript
             {
-                await Task.Delay(25);
-            }
+                InjectBeforeAck = (segment, _) =>
+                {
+                    if (segment == 0)
+                    {
+                        holding.Set();
+                        resume.Wait(TimeSpan.FromSeconds(30));
+                    }
 
+                    return [];
+                },
+            }));
+            Assert.True(holding.Wait(TimeSpan.FromSeconds(10)), "the held client got no first segment through nginx");
+            int[] Holders() => [.. Enumerable.Range(0, gateways.Length).Where(i => OpenedCount(i) > 0)];
+            Assert.True(await Eventually(() => Holders().Length > 0, TimeSpan.FromSeconds(10)), "no gateway logged the held client's connection");
+            Assert.True(Holders().Length == 1, $"{Holders().Length} gateways logged a connection for the one held client");
+            int held = Holders()[0];
+
+            Task<TimeSpan> wave = RunWaveAsync(port, "m");
+            Assert.True(await Eventually(() => OpenedCount(held) > 1, TimeSpan.FromSeconds(10)), "the wave's clients never reached the held client's gateway");
             Assert.False(wave.IsCompleted, "the wave ended before the gateway held any of its clients");
-            ProcessResult stopped = await gateways[1].StopAsync();
+            Task<ProcessResult> stopping = gateways[held].StopAsync();
+            Assert.True(await Eventually(() => File.ReadAllText(GatewayLog(held)).Contains("stopping: ", StringComparison.Ordinal), TimeSpan.FromSeconds(10)),
+                "the gateway never said that it was stopping");
+            resume.Set();
+
             TimeSpan took = await wave; // asserts every client's exit code, output and file
+            FetchResult heldResult = await heldOpen;
+            ProcessResult stopped = await stopping;
             Assert.Equal(0, stopped.ExitCode);
-            string drained = File.ReadAllLines(GatewayLog(1)).Single(line => line.Contains("drained in", StringComparison.Ordinal));
+            Assert.True(heldResult.Completed, heldResult.Stalled);
+            Assert.Equal(Expect.Fixture("LIGHTON_COMMAND"), heldResult.Content.ToArray());
+            string drained = File.ReadAllLines(GatewayLog(held)).Single(line => line.Contains("drained in", StringComparison.Ordinal));
             output.WriteLine($"wave of {ClientsPerWave} with a gateway stopped in it: {took.TotalSeconds:F2} s; {drained}");
+            Match figures = DrainedLine().Match(drained);
+            Assert.True(figures.Success, drained);
+            int finished = int.Parse(figures.Groups["finished"].Value, CultureInfo.InvariantCulture);
+            Assert.True(finished >= 1, drained);
+            Assert.Equal(figures.Groups["total"].Value, figures.Groups["finished"].Value);
             Assert.EndsWith(" 0 cut at the drain timeout", drained, StringComparison.Ordinal);
         });
     }
+
+    /// <summary>Polls <paramref name="condition"/> every 25 ms; whether it held within <paramref name="limit"/>.</summary>
+    private static async Task<bool> Eventually(Func<bool> condition, TimeSpan limit)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (waited.Elapsed > limit)
+            {
+                return false;
+            }
+
+            await Task.Delay(25);
+        }
+
+        return true;
+    }
+
+    /// <summary>Connections the gateway's log says it opened ("connection from PEER opened").</summary>
+    private int OpenedCount(int gateway) => File.ReadLines(GatewayLog(gateway))
+        .Count(line => line.Contains("connection from ", StringComparison.Ordinal) && line.EndsWith(" opened", StringComparison.Ordinal));
 
     public void Dispose() => _scratch.Dispose();
 
@@ -178,6 +233,9 @@ public sealed partial class FleetTests(WebFixture web, ITestOutputHelper output)
         .Where(line => line.Contains("completed: 13112 bytes", StringComparison.Ordinal))
         .Select(line => DateTime.Parse(line[..line.IndexOf(' ', StringComparison.Ordinal)], CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal))
         .ToArray();
+
+    [GeneratedRegex(@"drained in [\d.]+ s: (?<finished>\d+) of (?<total>\d+) transfers finished")]
+    private static partial Regex DrainedLine();
 
     [GeneratedRegex(@"server 127\.0\.0\.1:\d+")]
     private static partial Regex UpstreamServer();

@@ -35,9 +35,12 @@ public sealed record ConformanceCase<TTarget>(string Name, string Spec, Func<TTa
     }
 }
 
-/// <summary>The spec's sentences the cases cite (spec/program3.txt).</summary>
+/// <summary>The spec's sentences the cases cite, as the assignment words them (its typing slips kept).</summary>
 internal static class Spec
 {
+    /// <summary>The spec by name, for a reader who does not have its text.</summary>
+    public const string Source = "the assignment \"Program 3: Interact with the cloud through a gateway\" (program3.txt)";
+
     public const string Header = "The payload of each UDP packet ... MUST start with the following 12-byte header. All fields are in network order";
     public const string NotUsed = "Not Used (29 bits): Must be zero.";
     public const string Isn = "If SYN is present the sequence number is the initial sequence number (randomly choosen).";

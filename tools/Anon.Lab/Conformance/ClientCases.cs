@@ -478,6 +478,13 @@ public static class ClientCases
         int sent = run.Exchanges.Count(e => e.FromClient);
         int recvLines = packets.Count(line => line.StartsWith("RECV", StringComparison.Ordinal));
         int sendLines = packets.Length - recvLines;
+        if (recvLines < received)
+        {
+            // "For each packet received": a line short is a packet not logged. SEND lines are the
+            // client's own choice, so their count can only make the verdict lenient.
+            return Outcome.Failed($"{received - recvLines} of the {received} datagrams received are not logged", $"{received} RECV lines", $"{recvLines} RECV lines");
+        }
+
         return recvLines == received && sendLines == sent
             ? Outcome.Ok($"{packets.Length} packet lines in the spec's format, one per datagram each way")
             : Outcome.Lenient($"the log has {recvLines} RECV and {sendLines} SEND lines for {received} datagrams received and {sent} sent");

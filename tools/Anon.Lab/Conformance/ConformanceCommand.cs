@@ -226,9 +226,10 @@ public static class ConformanceCommand
 
     private static int List(IEnumerable<(string Name, string Spec)> cases)
     {
+        Console.WriteLine($"Each case with the sentence it checks, quoted from {Spec.Source}.");
         foreach ((string name, string spec) in cases)
         {
-            Console.WriteLine($"{name}\n    {spec}");
+            Console.WriteLine($"{name}\n    \"{spec}\"");
         }
 
         return 0;

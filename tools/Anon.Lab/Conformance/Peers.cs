@@ -16,40 +16,46 @@ public static class Peers
         ["constant-ack-field"] = new() { ConstantAckField = true },
         ["data-without-ack"] = new() { DataWithoutAck = true, Fin = FinStyle.Bare },
         ["spec-sample"] = new() { Isn = 100, Fin = FinStyle.Bare },
+        ["restart-at-second-syn"] = new() { RestartAtSecondSyn = true },
     };
 
-    /// <summary>Broken gateways, each with the case that must catch it.</summary>
-    public static IReadOnlyDictionary<string, (GatewayScript Script, string CaughtBy)> BrokenGateways { get; } = new Dictionary<string, (GatewayScript, string)>
+    /// <summary>Broken gateways, each with the case that must catch it and what that case must say.</summary>
+    public static IReadOnlyDictionary<string, BrokenGateway> BrokenGateways { get; } = new Dictionary<string, BrokenGateway>
     {
-        ["never-retransmits"] = (new() { NeverRetransmit = true }, "gateway.retransmit.segment-lost"),
-        ["data-before-handshake-ack"] = (new() { DataBeforeHandshakeAck = true }, "gateway.handshake.no-data-before-ack"),
-        ["one-isn"] = (new() { Isn = 100 }, "gateway.isn.unpredictable"),
-        ["reserved-bits"] = (new() { ReservedBits = 0x100 }, "gateway.header.reserved-bits"),
-        ["513-byte-segments"] = (new() { SegmentSize = 513 }, "gateway.data.segment-size"),
-        ["answers-duplicate-acks"] = (new() { AnswerDuplicateAcks = true }, "gateway.duplicate-ack.no-data"),
-        ["skips-a-byte"] = (new() { SkipAByte = true }, "gateway.data.sequence-arithmetic"),
-        ["corrupts-content"] = (new() { CorruptContent = true }, "gateway.content.byte-exact"),
-        ["never-fin"] = (new() { Fin = FinStyle.Never }, "gateway.fin.last-segment"),
-        ["ignores-fin-ack"] = (new() { IgnoreFinAck = true, MaximumRetransmissions = 3 }, "gateway.close.quiet-after-fin-ack"),
-        ["syn-ack-off-by-one"] = (new() { SynAckAckOffByOne = true }, "gateway.handshake.syn-ack"),
-        ["retransmits-forever"] = (new() { MaximumRetransmissions = int.MaxValue, RetransmissionTimeout = TimeSpan.FromMilliseconds(300) }, "gateway.retransmit.bounded"),
-        ["takes-any-handshake-ack"] = (new() { AcceptAnyHandshakeAck = true }, "gateway.handshake.forged-ack"),
-        ["moves-on-any-ack"] = (new() { AdvanceOnAnyAck = true }, "gateway.ack.beyond-sent"),
-        ["pads-syn-ack"] = (new() { SynAckPadding = 512 }, "gateway.handshake.syn-answer-size"),
-        ["data-from-isn"] = (new() { DataFromIsn = true }, "gateway.data.first-segment"),
-        ["ack-field-zero"] = (new() { AckFieldZero = true }, "gateway.data.ack-field"),
-        ["answers-one-syn"] = (new() { IgnoreRepeatedSyn = true, NeverRetransmit = true }, "gateway.retransmit.syn-ack-lost"),
-        ["forgets-half-open"] = (new() { HalfOpenLifetime = TimeSpan.FromMilliseconds(500) }, "gateway.retransmit.handshake-ack-lost"),
-        ["retransmits-on-duplicate-acks-only"] = (new() { AnswerDuplicateAcks = true, NeverRetransmit = true }, "gateway.retransmit.ack-lost"),
-        ["never-retransmits-fin"] = (new() { NeverRetransmitFin = true }, "gateway.retransmit.fin-lost"),
-        ["drops-fin-when-retransmitting"] = (new() { RetransmitFinWithoutFlag = true }, "gateway.retransmit.fin-ack-lost"),
-        ["aborts-on-repeated-handshake-ack"] = (new() { AbortOnRepeatedHandshakeAck = true }, "gateway.duplicate.handshake-ack"),
-        ["aborts-on-stale-ack"] = (new() { AbortOnStaleAck = true }, "gateway.reorder.acks"),
-        ["ignores-new-syn-from-known-peer"] = (new() { IgnoreNewSynFromKnownPeer = true }, "gateway.restart.client"),
-        ["one-connection-for-all"] = (new() { SingleConnection = true }, "gateway.concurrent.clients"),
-        ["dies-on-a-runt"] = (new() { DieOnRunt = true }, "gateway.garbage.before"),
-        ["syn-bit-restarts"] = (new() { AnySynBitRestarts = true }, "gateway.garbage.amid"),
-        ["malformed-log"] = (new() { MalformedLog = true }, "gateway.log.format"),
+        ["never-retransmits"] = new(new() { NeverRetransmit = true }, "gateway.retransmit.segment-lost", "the second segment lost: the transfer did not complete"),
+        ["data-before-handshake-ack"] = new(new() { DataBeforeHandshakeAck = true }, "gateway.handshake.no-data-before-ack", "data before the handshake ACK"),
+        ["one-isn"] = new(new() { Isn = 100 }, "gateway.isn.unpredictable", "the same ISN for 5 connections"),
+        ["reserved-bits"] = new(new() { ReservedBits = 0x100 }, "gateway.header.reserved-bits", "a datagram from the gateway has reserved bits set"),
+        ["513-byte-segments"] = new(new() { SegmentSize = 513 }, "gateway.data.segment-size", "a segment longer than 512 bytes"),
+        ["answers-duplicate-acks"] = new(new() { AnswerDuplicateAcks = true }, "gateway.duplicate-ack.no-data", "duplicate ACKs answered with data"),
+        ["answers-every-other-duplicate-ack-late"] = new(new() { AnswerDuplicateAcks = true, AnswerOneDuplicateAckIn = 2, DuplicateAckAnswerDelay = TimeSpan.FromMilliseconds(100) },
+            "gateway.duplicate-ack.no-data", "duplicate ACKs answered with data"),
+        ["skips-a-byte"] = new(new() { SkipAByte = true }, "gateway.data.sequence-arithmetic", "a segment does not start where segment 1 ended"),
+        ["corrupts-content"] = new(new() { CorruptContent = true }, "gateway.content.byte-exact", "the content differs from the page at byte 0"),
+        ["never-fin"] = new(new() { Fin = FinStyle.Never }, "gateway.fin.last-segment", "the whole page arrived, but no segment carried FIN"),
+        ["ignores-fin-ack"] = new(new() { IgnoreFinAck = true, MaximumRetransmissions = 3 }, "gateway.close.quiet-after-fin-ack", "the gateway kept sending after the client's ACK|FIN"),
+        ["syn-ack-off-by-one"] = new(new() { SynAckAckOffByOne = true }, "gateway.handshake.syn-ack", "the answer to a SYN is not SYN|ACK acknowledging ISN + 1"),
+        ["retransmits-forever"] = new(new() { MaximumRetransmissions = int.MaxValue, RetransmissionTimeout = TimeSpan.FromMilliseconds(300) }, "gateway.retransmit.bounded", "still retransmitting to a silent client"),
+        ["backs-off-forever"] = new(new() { MaximumRetransmissions = int.MaxValue, RetransmissionTimeout = TimeSpan.FromMilliseconds(100), BackOff = true }, "gateway.retransmit.bounded", "still retransmitting to a silent client"),
+        ["takes-any-handshake-ack"] = new(new() { AcceptAnyHandshakeAck = true }, "gateway.handshake.forged-ack", "data to a client that never completed the handshake"),
+        ["moves-on-any-ack"] = new(new() { AdvanceOnAnyAck = true }, "gateway.ack.beyond-sent", "an acknowledgment of bytes never sent moved the transfer on"),
+        ["drops-the-connection-on-an-ack-beyond-sent"] = new(new() { AbortOnAckBeyondSent = true }, "gateway.ack.beyond-sent", "after an ACK of bytes never sent: the transfer did not complete"),
+        ["pads-syn-ack"] = new(new() { SynAckPadding = 512 }, "gateway.handshake.syn-answer-size", "an amplifier"),
+        ["data-from-isn"] = new(new() { DataFromIsn = true }, "gateway.data.first-segment", "the first segment does not start at the gateway's ISN + 1"),
+        ["ack-field-zero"] = new(new() { AckFieldZero = true }, "gateway.data.ack-field", "the ack field is neither"),
+        ["answers-one-syn"] = new(new() { IgnoreRepeatedSyn = true, NeverRetransmit = true }, "gateway.retransmit.syn-ack-lost", "the SYN sent again got no SYN|ACK"),
+        ["forgets-half-open"] = new(new() { HalfOpenLifetime = TimeSpan.FromMilliseconds(500) }, "gateway.retransmit.handshake-ack-lost", "the handshake ACK sent 1 s late, as a retransmission would be: the transfer did not complete"),
+        ["retransmits-on-duplicate-acks-only"] = new(new() { AnswerDuplicateAcks = true, NeverRetransmit = true }, "gateway.retransmit.ack-lost", "our acknowledgment of the first segment lost: the transfer did not complete"),
+        ["never-retransmits-fin"] = new(new() { NeverRetransmitFin = true }, "gateway.retransmit.fin-lost", "the segment with FIN lost: the transfer did not complete"),
+        ["drops-fin-when-retransmitting"] = new(new() { RetransmitFinWithoutFlag = true }, "gateway.retransmit.fin-ack-lost", "the segment sent again differs from the first"),
+        ["aborts-on-repeated-handshake-ack"] = new(new() { AbortOnRepeatedHandshakeAck = true }, "gateway.duplicate.handshake-ack", "the handshake ACK three times: the transfer did not complete"),
+        ["aborts-on-stale-ack"] = new(new() { AbortOnStaleAck = true }, "gateway.reorder.acks", "each acknowledgment followed by a stale one: the transfer did not complete"),
+        ["ignores-new-syn-from-known-peer"] = new(new() { IgnoreNewSynFromKnownPeer = true }, "gateway.restart.client", "a client restarted from the same port with a new ISN: the transfer did not complete"),
+        ["one-connection-for-all"] = new(new() { SingleConnection = true }, "gateway.concurrent.clients", "of 10 concurrent clients did not get the page"),
+        ["dies-on-a-runt"] = new(new() { DieOnRunt = true }, "gateway.garbage.before", "after runts, random bytes and odd flags from another port: the transfer did not complete"),
+        ["syn-bit-restarts"] = new(new() { AnySynBitRestarts = true }, "gateway.garbage.amid", "with garbage before each acknowledgment: the transfer did not complete"),
+        ["malformed-log"] = new(new() { MalformedLog = true }, "gateway.log.format", "a packet line not in the spec's format"),
+        ["logs-only-syns"] = new(new() { LogOnlySyns = true }, "gateway.log.format", "datagrams we sent are not logged as received"),
     };
 
     /// <summary>Clients that read the spec another way; our gateway must serve each to a clean close.</summary>
@@ -63,43 +69,54 @@ public static class Peers
         ["closes-with-bare-fin"] = new() { CloseWithBareFin = true },
     };
 
-    /// <summary>Broken clients, each with the case that must catch it.</summary>
-    public static IReadOnlyDictionary<string, (ClientScript Script, ClientDefect Defect, string CaughtBy)> BrokenClients { get; } =
-        new Dictionary<string, (ClientScript, ClientDefect, string)>
+    /// <summary>Broken clients, each with the case that must catch it and what that case must say.</summary>
+    public static IReadOnlyDictionary<string, BrokenClient> BrokenClients { get; } =
+        new Dictionary<string, BrokenClient>
         {
-            ["appends-duplicates"] = (new() { AppendDuplicates = true }, ClientDefect.None, "client.duplicate.segments"),
-            ["never-fin-ack"] = (new() { NeverFinAck = true }, ClientDefect.None, "client.fin.fin-ack"),
-            ["ack-one-too-far"] = (new() { AckOneTooFar = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.data.ack-arithmetic"),
-            ["syn-with-ack"] = (new() { SynWithAck = true, MaximumSilentWaits = 1 }, ClientDefect.None, "client.handshake.syn"),
-            ["fixed-isn"] = (new() { Isn = 12345 }, ClientDefect.None, "client.isn.unpredictable"),
-            ["reserved-bits"] = (new() { ReservedBits = 0x100 }, ClientDefect.None, "client.header.reserved-bits"),
-            ["never-retransmits"] = (new() { NeverRetransmit = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.retransmit.syn-lost"),
-            ["second-line-command"] = (new(), ClientDefect.SecondLineCommand, "client.command.executed"),
-            ["partial-file"] = (new() { MaximumSilentWaits = 2 }, ClientDefect.PartialFileOnFailure, "client.failure.stalled-gateway"),
-            ["never-gives-up"] = (new() { MaximumSilentWaits = 1000 }, ClientDefect.None, "client.failure.silent-gateway"),
-            ["malformed-log"] = (new(), ClientDefect.MalformedLog, "client.log.format"),
-            ["handshake-ack-off-by-one"] = (new() { HandshakeAckOffByOne = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.handshake.ack"),
-            ["acks-with-its-isn"] = (new() { Sequence = SequenceStyle.Isn }, ClientDefect.None, "client.data.ack-sequence"),
-            ["appends-a-newline"] = (new(), ClientDefect.AppendsNewline, "client.content.file"),
-            ["silent-on-a-bad-command"] = (new(), ClientDefect.SilentOnBadCommand, "client.command.unparsable"),
-            ["answers-one-syn-ack"] = (new() { IgnoreRepeatedSynAck = true, NeverRetransmit = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.retransmit.handshake-ack-lost"),
-            ["gives-up-at-first-silence"] = (new() { ReceiveTimeout = TimeSpan.FromMilliseconds(100), MaximumSilentWaits = 1 }, ClientDefect.None, "client.retransmit.segment-lost"),
-            ["never-acks-a-duplicate"] = (new() { IgnoreDuplicates = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.retransmit.ack-lost"),
-            ["fails-on-fin-again"] = (new() { FinAgainIsAnError = true }, ClientDefect.None, "client.retransmit.fin-ack-lost"),
-            ["aborts-on-second-syn-ack"] = (new() { AbortOnSecondSynAck = true }, ClientDefect.None, "client.duplicate.syn-ack"),
-            ["takes-in-arrival-order"] = (new() { TakeInArrivalOrder = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.reorder.segments"),
-            ["dies-on-a-runt"] = (new() { DieOnRunt = true }, ClientDefect.None, "client.garbage.amid"),
-            ["takes-oversize"] = (new() { TakeOversize = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.segment.oversize"),
-            ["reads-from-anyone"] = (new() { FromAnyone = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.segment.from-stranger"),
-            ["drops-reserved-bits"] = (new() { DropReservedBits = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.header.reserved-bits-ignored"),
-            ["requires-ack-flag"] = (new() { RequireAckFlag = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.reading.fin-without-ack"),
-            ["ignores-empty-segments"] = (new() { IgnoreEmptySegments = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.reading.separate-fin"),
-            ["checks-ack-field"] = (new() { RequireCountingAckField = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.reading.constant-ack-field"),
-            ["ends-on-a-short-segment"] = (new() { FinOnlyOnShortSegment = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.page.multiple-of-512"),
-            ["waits-for-data-first"] = (new() { WaitForDataFirst = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.page.empty"),
-            ["no-wraparound"] = (new() { NoWraparound = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.sequence.wraparound"),
+            ["appends-duplicates"] = new(new() { AppendDuplicates = true }, ClientDefect.None, "client.duplicate.segments", "every segment sent twice: the file differs from the page"),
+            ["never-fin-ack"] = new(new() { NeverFinAck = true }, ClientDefect.None, "client.fin.fin-ack", "the FIN was not answered with ACK|FIN"),
+            ["ack-one-too-far"] = new(new() { AckOneTooFar = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.data.ack-arithmetic", "an acknowledgment is not seq + the bytes received"),
+            ["syn-with-ack"] = new(new() { SynWithAck = true, MaximumSilentWaits = 1 }, ClientDefect.None, "client.handshake.syn", "the first datagram is not a bare SYN"),
+            ["fixed-isn"] = new(new() { Isn = 12345 }, ClientDefect.None, "client.isn.unpredictable", "the same ISN in more than one of 3 runs"),
+            ["reserved-bits"] = new(new() { ReservedBits = 0x100 }, ClientDefect.None, "client.header.reserved-bits", "a datagram with reserved bits set"),
+            ["never-retransmits"] = new(new() { NeverRetransmit = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.retransmit.syn-lost", "the first SYN lost: no output file"),
+            ["second-line-command"] = new(new(), ClientDefect.SecondLineCommand, "client.command.executed", "the client speaks of ON for a page whose first line is COMMAND=LIGHTOFF"),
+            ["partial-file"] = new(new() { MaximumSilentWaits = 2 }, ClientDefect.PartialFileOnFailure, "client.failure.stalled-gateway", "a transfer cut short left a file: a partial page"),
+            ["never-gives-up"] = new(new() { MaximumSilentWaits = 1000 }, ClientDefect.None, "client.failure.silent-gateway", "a gateway that never answers, and the client did not give up"),
+            ["malformed-log"] = new(new(), ClientDefect.MalformedLog, "client.log.format", "a packet line not in the spec's format"),
+            ["logs-only-syn-acks"] = new(new(), ClientDefect.LogsOnlySynAcks, "client.log.format", "datagrams received are not logged"),
+            ["handshake-ack-off-by-one"] = new(new() { HandshakeAckOffByOne = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.handshake.ack", "the third packet is not seq = ISN + 1, ack = gateway ISN + 1, ACK"),
+            ["acks-with-its-isn"] = new(new() { Sequence = SequenceStyle.Isn }, ClientDefect.None, "client.data.ack-sequence", "the client's seq went back"),
+            ["appends-a-newline"] = new(new(), ClientDefect.AppendsNewline, "client.content.file", "a plain transfer: the file differs from the page"),
+            ["silent-on-a-bad-command"] = new(new(), ClientDefect.SilentOnBadCommand, "client.command.unparsable", "no error said, logged or in the exit code"),
+            ["answers-one-syn-ack"] = new(new() { IgnoreRepeatedSynAck = true, NeverRetransmit = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.retransmit.handshake-ack-lost", "the first handshake ACK lost: no output file"),
+            ["gives-up-at-first-silence"] = new(new() { ReceiveTimeout = TimeSpan.FromMilliseconds(100), MaximumSilentWaits = 1 }, ClientDefect.None, "client.retransmit.segment-lost", "the second segment lost: no output file"),
+            ["never-acks-a-duplicate"] = new(new() { IgnoreDuplicates = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.retransmit.ack-lost", "the acknowledgment of the first segment lost: no output file"),
+            ["fails-on-fin-again"] = new(new() { FinAgainIsAnError = true }, ClientDefect.None, "client.retransmit.fin-ack-lost", "the ACK|FIN lost: no output file"),
+            ["aborts-on-second-syn-ack"] = new(new() { AbortOnSecondSynAck = true }, ClientDefect.None, "client.duplicate.syn-ack", "the SYN|ACK sent twice: no output file"),
+            ["takes-in-arrival-order"] = new(new() { TakeInArrivalOrder = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.reorder.segments", "the third segment before the second: no output file"),
+            ["dies-on-a-runt"] = new(new() { DieOnRunt = true }, ClientDefect.None, "client.garbage.amid", "runts, far-ahead segments and odd flags before each segment: no output file"),
+            ["takes-oversize"] = new(new() { TakeOversize = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.segment.oversize", "a 600-byte segment at the expected seq before the real one: no output file"),
+            ["reads-from-anyone"] = new(new() { FromAnyone = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.segment.from-stranger", "a forged segment from another port before the second: the file differs from the page"),
+            ["drops-reserved-bits"] = new(new() { DropReservedBits = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.header.reserved-bits-ignored", "every header with a reserved bit set: no output file"),
+            ["requires-ack-flag"] = new(new() { RequireAckFlag = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.reading.fin-without-ack", "the last segment with FIN and no ACK, as the sample draws it: no output file"),
+            ["ignores-empty-segments"] = new(new() { IgnoreEmptySegments = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.reading.separate-fin", "the data, then an empty ACK|FIN: no output file"),
+            ["checks-ack-field"] = new(new() { RequireCountingAckField = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.reading.constant-ack-field", "the gateway's ack field constant: no output file"),
+            ["ends-on-a-short-segment"] = new(new() { FinOnlyOnShortSegment = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.page.multiple-of-512", "a 1,024-byte page (a full last segment with FIN): no output file"),
+            ["waits-for-data-first"] = new(new() { WaitForDataFirst = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.page.empty", "an empty page: the FIN was never answered"),
+            ["no-wraparound"] = new(new() { NoWraparound = true, MaximumSilentWaits = 2 }, ClientDefect.None, "client.sequence.wraparound", "a gateway ISN 700 below 2^32: no output file"),
         };
 }
+
+/// <summary>A gateway broken on purpose.</summary>
+/// <param name="CaughtBy">The case that must fail it.</param>
+/// <param name="Shows">Words of that case's detail that show it was caught for what it breaks (not by a case that could not run).</param>
+public sealed record BrokenGateway(GatewayScript Script, string CaughtBy, string Shows);
+
+/// <summary>A client broken on purpose, on the wire or outside it.</summary>
+/// <param name="CaughtBy">The case that must fail it.</param>
+/// <param name="Shows">Words of that case's detail that show it was caught for what it breaks.</param>
+public sealed record BrokenClient(ClientScript Script, ClientDefect Defect, string CaughtBy, string Shows);
 
 /// <summary>What a broken client does wrong outside the wire.</summary>
 public enum ClientDefect
@@ -115,6 +132,9 @@ public enum ClientDefect
     /// <summary>Logs packets as "RECV seq=1 ack=2".</summary>
     MalformedLog,
 
+    /// <summary>Logs only the SYN|ACKs it receives.</summary>
+    LogsOnlySynAcks,
+
     /// <summary>Writes the page with a newline added.</summary>
     AppendsNewline,
 
@@ -129,7 +149,12 @@ public static class PeerClient
     {
         using var probe = new Probe(gateway, script.FromAnyone);
         FetchResult result = SuiteClient.Fetch(probe, script with { Linger = TimeSpan.FromMilliseconds(500) });
-        File.WriteAllLines(logPath, defect == ClientDefect.MalformedLog ? probe.PacketLines.Select(BrokenLog.Line) : probe.PacketLines);
+        File.WriteAllLines(logPath, defect switch
+        {
+            ClientDefect.MalformedLog => probe.PacketLines.Select(BrokenLog.Line),
+            ClientDefect.LogsOnlySynAcks => probe.PacketLines.Where(line => line.StartsWith("RECV", StringComparison.Ordinal) && line.EndsWith("ACK SYN", StringComparison.Ordinal)),
+            _ => probe.PacketLines,
+        });
         byte[] content = [.. result.Content];
         if (!result.Completed)
         {

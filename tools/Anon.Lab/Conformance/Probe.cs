@@ -136,5 +136,17 @@ public sealed class Probe : IDisposable
         return all;
     }
 
+    /// <summary>Every datagram already waiting in the socket, without waiting for more.</summary>
+    public List<Datagram> DrainWaiting()
+    {
+        var all = new List<Datagram>();
+        while (_socket.Available > 0 && Receive(TimeSpan.FromMilliseconds(1)) is { } datagram)
+        {
+            all.Add(datagram);
+        }
+
+        return all;
+    }
+
     public void Dispose() => _socket.Dispose();
 }

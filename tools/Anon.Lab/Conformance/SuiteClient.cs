@@ -33,8 +33,8 @@ public sealed record ClientScript
     /// <summary>Send each acknowledgment twice, the second after a stale one (reordering on the way).</summary>
     public bool ReorderAcks { get; init; }
 
-    /// <summary>Datagrams to send before each acknowledgment (garbage amid the transfer).</summary>
-    public Func<int, IEnumerable<byte[]>>? InjectBeforeAck { get; init; }
+    /// <summary>Datagrams to send before the acknowledgment of segment N (0 = the first), given the segment taken.</summary>
+    public Func<int, Datagram, IEnumerable<byte[]>>? InjectBeforeAck { get; init; }
 
     /// <summary>Stop answering after this many segments (a client that stalls).</summary>
     public int? StallAfterSegments { get; init; }
@@ -346,7 +346,7 @@ public static class SuiteClient
             };
             uint ack = expected + (script.AckOneTooFar ? 1u : 0) + (fin && script.FinTakesSequenceNumber ? 1u : 0);
 
-            foreach (byte[] garbage in script.InjectBeforeAck?.Invoke(index) ?? [])
+            foreach (byte[] garbage in script.InjectBeforeAck?.Invoke(index, datagram) ?? [])
             {
                 probe.SendRaw(garbage);
             }

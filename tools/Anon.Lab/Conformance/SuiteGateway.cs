@@ -88,6 +88,17 @@ public sealed record GatewayScript
     /// <summary>Sends of one packet again before giving up: 2 s of data retransmissions, 10 s of SYN|ACKs.</summary>
     public int MaximumRetransmissions { get; init; } = 10;
 
+    /// <summary>Double the timeout at each retransmission of a packet (RFC 6298 §5.5); constant when false.</summary>
+    public bool BackOff { get; init; }
+
+    /// <summary>
+    /// A SYN with a new ISN from an address whose transfer is in flight gets the old connection's
+    /// ACK, TCP's challenge ACK (RFC 5961 §4), and ends that connection, as the RST a TCP client
+    /// answers the challenge with would (this protocol has no RST); the client's SYN sent again then
+    /// opens the new connection, one retransmission timeout later.
+    /// </summary>
+    public bool RestartAtSecondSyn { get; init; }
+
     // Defects of a broken gateway, for the suite's own tests.
 
     public bool NeverRetransmit { get; init; }
@@ -99,6 +110,12 @@ public sealed record GatewayScript
 
     /// <summary>Answer a duplicate ACK with the segment in flight (the Sorcerer's Apprentice).</summary>
     public bool AnswerDuplicateAcks { get; init; }
+
+    /// <summary>With <see cref="AnswerDuplicateAcks"/>: answer only one duplicate ACK in this many.</summary>
+    public int AnswerOneDuplicateAckIn { get; init; } = 1;
+
+    /// <summary>With <see cref="AnswerDuplicateAcks"/>: how long after the duplicate ACK the answer goes out.</summary>
+    public TimeSpan DuplicateAckAnswerDelay { get; init; }
 
     /// <summary>Number the second and later segments one byte too far (the sample's ack=614 as a rule).</summary>
     public bool SkipAByte { get; init; }
@@ -145,8 +162,14 @@ public sealed record GatewayScript
     /// <summary>Drop the connection at an ACK older than the segment in flight.</summary>
     public bool AbortOnStaleAck { get; init; }
 
-    /// <summary>Ignore a SYN with a new ISN from an address whose connection is still open.</summary>
+    /// <summary>Ignore a SYN with a new ISN from an address it has a connection for, until that connection completes.</summary>
     public bool IgnoreNewSynFromKnownPeer { get; init; }
+
+    /// <summary>Drop the connection at an acknowledgment of bytes never sent.</summary>
+    public bool AbortOnAckBeyondSent { get; init; }
+
+    /// <summary>Log only the SYNs received, none of the other datagrams.</summary>
+    public bool LogOnlySyns { get; init; }
 
     /// <summary>One connection for all clients: a SYN from anyone replaces it.</summary>
     public bool SingleConnection { get; init; }
@@ -183,6 +206,7 @@ public sealed class SuiteGateway : IDisposable
     private readonly Thread _loop;
     private readonly List<(int Offset, int Length, bool Fin)> _segments;
     private readonly StreamWriter? _log;
+    private readonly List<(TimeSpan Due, Connection Connection, byte[] Datagram)> _delayed = [];
     private bool _dead;
 
     /// <param name="logPath">Where to log each datagram in the spec's format (or, broken, not); no log when null.</param>
@@ -323,26 +347,30 @@ public sealed class SuiteGateway : IDisposable
         bool opens = datagram.Header.IsSyn && (_script.AnySynBitRestarts || (!datagram.Header.IsAck && !datagram.Header.IsFin));
         if (opens)
         {
-            if (connection is { State: State.Established } && connection.ClientIsn != datagram.Seq && !_script.AnySynBitRestarts)
+            bool newIsn = connection is not null && connection.ClientIsn != datagram.Seq;
+            if (newIsn && _script.IgnoreNewSynFromKnownPeer && connection!.State != State.Closed)
             {
-                // A restarted client, or a forged SYN: the transfer in flight goes on until the new
-                // handshake completes (its ACK acknowledges the new ISN + 1).
-                if (!_script.IgnoreNewSynFromKnownPeer)
-                {
-                    connection.Replacement ??= NewConnection(peer, datagram.Seq);
-                    SendSynAck(connection.Replacement);
-                }
-
                 return;
             }
 
-            if (connection is null || connection.ClientIsn != datagram.Seq)
+            if (newIsn && _script.RestartAtSecondSyn && connection!.State == State.Established)
             {
-                if (connection is { State: State.SynReceived } && _script.IgnoreNewSynFromKnownPeer)
-                {
-                    return;
-                }
+                Send(connection, Datagram.Build(SequenceOf(connection, connection.Segment), connection.LastClientSeq + 1, SegmentFlags.Ack));
+                _connections.Remove(peer);
+                return;
+            }
 
+            if (connection is { State: State.Established } && newIsn && !_script.AnySynBitRestarts)
+            {
+                // A restarted client, or a forged SYN: the transfer in flight goes on until the new
+                // handshake completes (its ACK acknowledges the new ISN + 1).
+                connection.Replacement ??= NewConnection(peer, datagram.Seq);
+                SendSynAck(connection.Replacement);
+                return;
+            }
+
+            if (connection is null || newIsn)
+            {
                 if (_script.SingleConnection)
                 {
                     _connections.Clear();
@@ -407,7 +435,15 @@ public sealed class SuiteGateway : IDisposable
     private bool Aborts(Connection connection, Datagram datagram) =>
         datagram.Header.IsAck && (
             (_script.AbortOnRepeatedHandshakeAck && datagram.Seq == connection.ClientIsn + 1 && datagram.Ack == connection.Isn + 1)
-            || (_script.AbortOnStaleAck && (int)(datagram.Ack - SequenceOf(connection, connection.Segment)) < 0));
+            || (_script.AbortOnStaleAck && (int)(datagram.Ack - SequenceOf(connection, connection.Segment)) < 0)
+            || (_script.AbortOnAckBeyondSent && (int)(datagram.Ack - EndOf(connection)) > 0));
+
+    /// <summary>The furthest acknowledgment the segment in flight allows: its end, + 1 for a FIN.</summary>
+    private uint EndOf(Connection connection)
+    {
+        (_, int length, bool fin) = _segments[connection.Segment];
+        return SequenceOf(connection, connection.Segment) + (uint)length + (fin ? 1u : 0u);
+    }
 
     private void HandleAck(Connection connection, Datagram datagram)
     {
@@ -417,9 +453,16 @@ public sealed class SuiteGateway : IDisposable
             || (_script.AdvanceOnAnyAck && (int)(datagram.Ack - end) > 0));
         if (!acknowledges)
         {
-            if (_script.AnswerDuplicateAcks && datagram.Header.IsAck)
+            if (_script.AnswerDuplicateAcks && datagram.Header.IsAck && ++connection.DuplicateAcksSeen % _script.AnswerOneDuplicateAckIn == 0)
             {
-                SendSegment(connection, first: false);
+                if (_script.DuplicateAckAnswerDelay > TimeSpan.Zero)
+                {
+                    _delayed.Add((_clock.Elapsed + _script.DuplicateAckAnswerDelay, connection, BuildSegment(connection, connection.Segment, again: true)));
+                }
+                else
+                {
+                    SendSegment(connection, first: false);
+                }
             }
 
             return;
@@ -472,6 +515,12 @@ public sealed class SuiteGateway : IDisposable
     private void OnTimers()
     {
         TimeSpan now = _clock.Elapsed;
+        foreach ((TimeSpan due, Connection late, byte[] datagram) in _delayed.Where(d => d.Due <= now).ToList())
+        {
+            _delayed.Remove((due, late, datagram));
+            Send(late, datagram);
+        }
+
         if (_script.HalfOpenLifetime is { } lifetime)
         {
             foreach (Connection halfOpen in _connections.Values.Where(c => c.State == State.SynReceived && now - c.OpenedAt > lifetime).ToList())
@@ -546,10 +595,14 @@ public sealed class SuiteGateway : IDisposable
     private void SendSegment(Connection connection, bool first)
     {
         int segment = connection.Segment;
-        connection.RetransmitAt = _clock.Elapsed + _script.RetransmissionTimeout;
         if (first)
         {
             connection.Retransmissions = 0;
+        }
+
+        connection.RetransmitAt = _clock.Elapsed + (_script.BackOff ? _script.RetransmissionTimeout * (1L << Math.Min(connection.Retransmissions, 30)) : _script.RetransmissionTimeout);
+        if (first)
+        {
             foreach (byte[] injected in _script.InjectBefore?.Invoke(segment, SequenceOf(connection, segment)) ?? [])
             {
                 Send(connection, injected);
@@ -610,7 +663,7 @@ public sealed class SuiteGateway : IDisposable
 
     private void Log(PacketDirection direction, SegmentHeader header)
     {
-        if (_log is not null)
+        if (_log is not null && !(_script.LogOnlySyns && !(direction == PacketDirection.Receive && header.IsSyn)))
         {
             string line = PacketLogLine.Format(direction, header);
             _log.WriteLine(_script.MalformedLog ? BrokenLog.Line(line) : line);
@@ -654,6 +707,8 @@ public sealed class SuiteGateway : IDisposable
         public int SynsSeen { get; set; }
 
         public int HandshakeAcksSeen { get; set; }
+
+        public int DuplicateAcksSeen { get; set; }
 
         public HashSet<int> AcksLost { get; } = [];
 
