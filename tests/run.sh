@@ -60,6 +60,16 @@ if [ -z "${ANON_DEB_DIR:-}" ] && [ "${ANON_SKIP_DEB:-0}" != 1 ]; then
     export ANON_DEB_DIR=$PWD/artifacts/deb
 fi
 
+# The .NET tool package of anon-lab (PackageTests installs it with dotnet tool install), packed as
+# README says, unless ANON_NUPKG_DIR names a folder holding it or ANON_SKIP_DEB=1.
+if [ -z "${ANON_NUPKG_DIR:-}" ] && [ "${ANON_SKIP_DEB:-0}" != 1 ]; then
+    echo "tests/run.sh: packing anon-lab as a .NET tool for the package group (dotnet pack tools/Anon.Lab)" >&2
+    rm -f artifacts/nupkg/anon-lab.*.nupkg
+    dotnet pack tools/Anon.Lab -v quiet -nologo >/dev/null \
+        || echo "tests/run.sh: anon-lab did not pack; the package group will fail" >&2
+    export ANON_NUPKG_DIR=$PWD/artifacts/nupkg
+fi
+
 # Everything the tests print is kept, to total their results in the last line.
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Builds the Debian packages anon-gateway and anon-client, with Debian's dpkg-deb:
+# Builds the Debian packages anon-gateway, anon-client and anon-tools, with Debian's dpkg-deb:
 #   deploy/debian/build.sh [ARCH...]      ARCH: amd64, arm64 (default: this machine's)
-# into artifacts/deb/anon-{gateway,client}_VERSION_ARCH.deb, VERSION being the project's
+# into artifacts/deb/anon-{gateway,client,tools}_VERSION_ARCH.deb, VERSION being the project's
 # (Directory.Build.props). The programs are Native AOT builds (profile "aot"); an arm64 build is
 # cross-compiled (tests/arm/prepare.sh installs what that takes). ANON_DEB_PUBLISHED_ARCH=DIR
-# (ANON_DEB_PUBLISHED_arm64, say) packages the programs already published in DIR instead.
+# (ANON_DEB_PUBLISHED_arm64, say) packages the programs already published in DIR instead (anonGateway,
+# libsodium.so, anonclient and anon-lab).
 # Needs help2man for the man pages (Debian's help2man package).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -46,21 +47,31 @@ rid_of() {
     esac
 }
 
-# publish ARCH: sets published[ARCH] to the folder holding anonGateway, libsodium.so and anonclient.
+# publish ARCH: sets published[ARCH] to the folder holding anonGateway, libsodium.so, anonclient and anon-lab.
 declare -A published
 publish() {
     local given="ANON_DEB_PUBLISHED_$1"
     [ -z "${published[$1]:-}" ] || return 0
-    if [ -n "${!given:-}" ]; then published[$1]=${!given}; return 0; fi
+    if [ -n "${!given:-}" ]; then
+        for program in anonGateway libsodium.so anonclient anon-lab; do
+            if [ ! -e "${!given}/$program" ]; then
+                echo "deploy/debian/build.sh: $given=${!given} holds no $program (publish it there first)" >&2
+                exit 66
+            fi
+        done
+        published[$1]=${!given}
+        return 0
+    fi
     local rid dir="$root/artifacts/deb/publish/$1"
     rid=$(rid_of "$1")
     # Each Native AOT build takes about a minute on 2 cores and prints nothing at this verbosity:
     # a line before and after each says the script is working, and how long each took.
     local started
-    for project in Anon.Gateway Anon.Client; do
+    for path in src/Anon.Gateway src/Anon.Client tools/Anon.Lab; do
+        project=${path#*/}
         echo "deploy/debian/build.sh: publishing $project for $rid (Native AOT, about a minute)..." >&2
         started=$SECONDS
-        if ! dotnet publish "$root/src/$project" -p:PublishProfile=aot -p:RuntimeIdentifier="$rid" \
+        if ! dotnet publish "$root/$path" -p:PublishProfile=aot -p:RuntimeIdentifier="$rid" \
             -p:PublishDir="$dir/" -v quiet -nologo > "$out/publish-$project-$1.log" 2>&1; then
             cat "$out/publish-$project-$1.log" >&2
             echo "deploy/debian/build.sh: publishing $project for $rid failed (above)" >&2
@@ -100,9 +111,12 @@ finish() {
     for script in preinst postinst prerm postrm; do
         if [ -e "$here/$package/$script" ]; then install -m 755 "$here/$package/$script" "$tree/DEBIAN/$script"; fi
     done
-    (cd "$tree" && find etc -type f | sed 's:^:/:' | sort) > "$tree/DEBIAN/conffiles"
+    if [ -d "$tree/etc" ]; then
+        (cd "$tree" && find etc -type f | sed 's:^:/:' | sort) > "$tree/DEBIAN/conffiles"
+        chmod 644 "$tree/DEBIAN/conffiles"
+    fi
     (cd "$tree" && find . -path ./DEBIAN -prune -o -type f -print0 | sort -z | xargs -0 md5sum | sed 's: \./: :') > "$tree/DEBIAN/md5sums"
-    chmod 644 "$tree/DEBIAN/control" "$tree/DEBIAN/conffiles" "$tree/DEBIAN/md5sums"
+    chmod 644 "$tree/DEBIAN/control" "$tree/DEBIAN/md5sums"
     find "$tree" -exec touch --no-dereference --date="@$SOURCE_DATE_EPOCH" {} +
     dpkg-deb --root-owner-group -Zxz --build "$tree" "$out/${package}_${version}_${arch}.deb" >/dev/null
     echo "$out/${package}_${version}_${arch}.deb"
@@ -148,6 +162,14 @@ for arch in "${arches[@]}"; do
     install -D -m 755 "$bin/anonclient" "$tree/usr/bin/anonclient"
     install -D -m 644 "$here/anon-client.udev" "$tree/usr/lib/udev/rules.d/60-anon-client-gpio.rules"
     package anon-client anonclient client.env "fetches the command page from the gateway and switches the LED"
+
+    # anon-tools: anon-lab alone, no service, no settings: the conformance suite and bench for
+    # whoever implements the spec (docs/CONFORMANCE.md), without a clone or a .NET SDK.
+    tree="$stage/anon-tools"
+    install -D -m 755 "$bin/anon-lab" "$tree/usr/bin/anon-lab"
+    man_page "$host_bin/anon-lab" "conformance suite and test bench for anon gateways and clients" "$tree/usr/share/man/man1/anon-lab.1.gz"
+    docs anon-tools "$tree"
+    finish anon-tools "$arch" "$tree"
 
     rm -rf "$stage"
     trap - EXIT

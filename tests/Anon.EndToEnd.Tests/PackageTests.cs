@@ -14,8 +14,9 @@ public sealed class PackageTests(WebFixture web, ITestOutputHelper output) : ICl
 {
     private static readonly string? DebDirectory = Environment.GetEnvironmentVariable("ANON_DEB_DIR");
     private static readonly string? ArmDirectory = Environment.GetEnvironmentVariable("ANON_ARM_DIR");
+    private static readonly string? NupkgDirectory = Environment.GetEnvironmentVariable("ANON_NUPKG_DIR");
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
-    private static readonly string[] Packages = ["anon-gateway", "anon-client"];
+    private static readonly string[] Packages = ["anon-gateway", "anon-client", "anon-tools"];
     private readonly Scratch _scratch = new();
 
     /// <summary>The version every package carries: the project's, as the programs report it before the commit.</summary>
@@ -60,6 +61,8 @@ public sealed class PackageTests(WebFixture web, ITestOutputHelper output) : ICl
     [InlineData("anon-gateway", "arm64", "libssl3")]
     [InlineData("anon-client", "amd64", "adduser")]
     [InlineData("anon-client", "arm64", "adduser")]
+    [InlineData("anon-tools", "amd64", "libc6")]
+    [InlineData("anon-tools", "arm64", "libc6")]
     public async Task The_control_file_names_the_architecture_the_version_and_what_the_program_loads(string package, string architecture, string dependency)
     {
         string deb = await DebAsync(package, architecture);
@@ -78,10 +81,21 @@ public sealed class PackageTests(WebFixture web, ITestOutputHelper output) : ICl
             Assert.Contains("./usr/lib/udev/rules.d/60-anon-client-gpio.rules", contents.Output, StringComparison.Ordinal);
         }
 
-        string program = package == "anon-gateway" ? "anonGateway" : "anonclient";
-        foreach (string file in new[] { $"./usr/bin/{program}", $"./usr/lib/systemd/system/{package}.service", $"./usr/share/man/man1/{program}.1.gz", $"./usr/share/doc/{package}/copyright", $"./usr/share/doc/{package}/changelog.gz" })
+        string program = package switch { "anon-gateway" => "anonGateway", "anon-client" => "anonclient", _ => "anon-lab" };
+        foreach (string file in new[] { $"./usr/bin/{program}", $"./usr/share/man/man1/{program}.1.gz", $"./usr/share/doc/{package}/copyright", $"./usr/share/doc/{package}/changelog.gz" })
         {
             Assert.Contains(file, contents.Output, StringComparison.Ordinal);
+        }
+
+        if (package == "anon-tools")
+        {
+            // A Native AOT program alone: no .NET runtime or assembly to install beside it, no service.
+            Assert.DoesNotContain(".dll", contents.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("systemd", contents.Output, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Contains($"./usr/lib/systemd/system/{package}.service", contents.Output, StringComparison.Ordinal);
         }
     }
 
@@ -105,8 +119,58 @@ public sealed class PackageTests(WebFixture web, ITestOutputHelper output) : ICl
 
         Assert.True(client.ExitCode == 0, client.Error);
         Assert.Equal(Expect.Fixture("LIGHTON_COMMAND"), File.ReadAllBytes(_scratch.PathOf("out.txt")));
+        // The conformance suite from the anon-tools package grades that gateway, as on a grader's Pi.
+        string lab = Emulated(Path.Combine(root, "usr", "bin", "anon-lab"));
+        File.WriteAllBytes(_scratch.PathOf("page"), Expect.Fixture("LIGHTON_COMMAND"));
+        ProcessResult graded = await Programs.RunAsync(lab,
+            ["conformance", "gateway", $"127.0.0.1:{gateway.Port}", "--expect", _scratch.PathOf("page"), "--case", "gateway.content.byte-exact", "--case", "gateway.handshake.syn-ack"], Timeout);
+        Assert.True(graded.ExitCode == 0, graded.Output + graded.Error);
+        Assert.Contains("2 cases: 2 OK", graded.Output, StringComparison.Ordinal);
+
         Assert.Equal(0, (await gateway.StopAsync()).ExitCode);
         Assert.Contains(", signed at 2026-", File.ReadAllText(_scratch.PathOf("g.log")), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Installed with dpkg alone, anon-tools grades a gateway with the suite: a correct one exits 0,
+    /// a broken one 1 with the failure said; nothing of .NET is installed or needed; a purge leaves
+    /// nothing behind.
+    /// </summary>
+    [SkippableFact]
+    public async Task Installed_with_dpkg_anon_tools_grades_a_gateway_without_a_clone_or_dotnet_and_purges_clean()
+    {
+        Skip.IfNot(Environment.UserName == "root", "dpkg -i needs root (CI runs as root)");
+        string deb = await DebAsync("anon-tools", "amd64");
+        await RunAsync("dpkg", "--purge", "anon-tools"); // a run that stopped half-way
+        HashSet<string> before = await SystemFilesAsync();
+        try
+        {
+            ProcessResult install = await RunAsync("dpkg", "--install", deb);
+            Assert.True(install.ExitCode == 0, install.Error);
+            File.WriteAllBytes(_scratch.PathOf("page"), Expect.Fixture("LIGHTON_COMMAND"));
+            string[] cases = ["--case", "gateway.content.byte-exact", "--case", "gateway.fin.last-segment"];
+            // Run from outside the repository with no .NET on the path: a packaged program needs neither.
+            var bare = new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin", ["DOTNET_ROOT"] = "/nonexistent" };
+
+            await using GatewayProcess gateway = await GatewayProcess.StartAsync(web.LightOn, _scratch.PathOf("g.log"));
+            ProcessResult passed = await Programs.RunAsync("/usr/bin/anon-lab",
+                ["conformance", "gateway", $"127.0.0.1:{gateway.Port}", "--expect", _scratch.PathOf("page"), .. cases], Timeout, bare);
+            using var broken = new Anon.Lab.Conformance.SuiteGateway(Expect.Fixture("LIGHTON_COMMAND"), Anon.Lab.Conformance.Peers.BrokenGateways["never-fin"].Script);
+            ProcessResult failed = await Programs.RunAsync("/usr/bin/anon-lab",
+                ["conformance", "gateway", $"127.0.0.1:{broken.Port}", "--expect", _scratch.PathOf("page"), .. cases], Timeout, bare);
+
+            Assert.True(passed.ExitCode == 0, passed.Output + passed.Error);
+            Assert.Contains("2 cases: 2 OK", passed.Output, StringComparison.Ordinal);
+            Assert.Equal(1, failed.ExitCode);
+            Assert.Contains("the whole page arrived, but no segment carried FIN", failed.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await RunAsync("dpkg", "--purge", "anon-tools");
+        }
+
+        string[] left = [.. (await SystemFilesAsync()).Except(before).Where(path => !path.StartsWith("/var/cache/man/", StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
+        Assert.True(left.Length == 0, $"left behind after dpkg --purge: {string.Join(", ", left)}");
     }
 
     [SkippableFact]
@@ -187,6 +251,27 @@ public sealed class PackageTests(WebFixture web, ITestOutputHelper output) : ICl
         // man-db's trigger may tag its own cache folders; nothing else may stay.
         string[] left = [.. (await SystemFilesAsync()).Except(before).Where(path => !path.StartsWith("/var/cache/man/", StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
         Assert.True(left.Length == 0, $"left behind after dpkg --purge: {string.Join(", ", left)}");
+    }
+
+    /// <summary>
+    /// The .NET tool package, installed as README says (into a folder of the test's, not the global
+    /// tools), grades a gateway: for whoever has the SDK and no Debian.
+    /// </summary>
+    [SkippableFact]
+    public async Task The_dotnet_tool_package_installs_with_dotnet_tool_install_and_grades_a_gateway()
+    {
+        Skip.If(string.IsNullOrEmpty(NupkgDirectory), "ANON_NUPKG_DIR is not set: bash tests/run.sh packs anon-lab (dotnet pack tools/Anon.Lab) and sets it");
+        string tools = _scratch.PathOf("tools");
+        ProcessResult install = await RunAsync("dotnet", "tool", "install", "--tool-path", tools, "--add-source", NupkgDirectory!, "anon-lab");
+        Assert.True(install.ExitCode == 0, install.Output + install.Error);
+        File.WriteAllBytes(_scratch.PathOf("page"), Expect.Fixture("LIGHTON_COMMAND"));
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(web.LightOn, _scratch.PathOf("g.log"));
+
+        ProcessResult graded = await Programs.RunAsync(Path.Combine(tools, "anon-lab"),
+            ["conformance", "gateway", $"127.0.0.1:{gateway.Port}", "--expect", _scratch.PathOf("page"), "--case", "gateway.content.byte-exact"], Timeout);
+
+        Assert.True(graded.ExitCode == 0, graded.Output + graded.Error);
+        Assert.Contains("1 case: 1 OK", graded.Output, StringComparison.Ordinal);
     }
 
     /// <summary>Waits up to 2 s, then fails: for what a gateway's timed flush (every 0.2 s) brings about.</summary>

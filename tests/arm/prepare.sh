@@ -50,6 +50,13 @@ for project in Anon.Gateway Anon.Client; do
     done
 done
 
+# anon-lab too, Native AOT only: the anon-tools package of deploy/debian/build.sh carries it.
+started=$SECONDS
+echo "tests/arm/prepare.sh: publishing Anon.Lab for linux-arm64 (aot profile)..." >&2
+dotnet publish "$root/tools/Anon.Lab" -p:PublishProfile=aot -p:RuntimeIdentifier=linux-arm64 \
+    -p:PublishDir="$out/bin/" -v quiet -nologo >/dev/null
+echo "tests/arm/prepare.sh: published Anon.Lab (aot) in $((SECONDS - started)) s" >&2
+
 # A wrapper per program and build (PROGRAM for AOT, PROGRAM-pi for the single file) that runs it under QEMU; exec keeps the pid, so signals and LISTEN_PID hold.
 # DOTNET_GCRegionRange: a smaller reservation for the GC's regions, which QEMU maps slowly (a start
 # takes 0.2 s instead of 0.9 s); for emulation only, a real Pi does not need it.

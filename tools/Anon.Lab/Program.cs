@@ -8,13 +8,26 @@ var demo = new Command("demo", "Serve both command pages locally, run a gateway 
 demo.SetAction((_, _) => Demo.RunAsync(Console.Out));
 
 var servePort = new Option<int>("--port") { Description = "TCP port on 127.0.0.1 (0: any free one).", DefaultValueFactory = _ => 0 };
-var serveDirectory = new Argument<string>("directory") { Description = "Directory whose files to serve.", DefaultValueFactory = _ => Programs.FixturesDirectory };
+// No default shown in the help: it is a path of the build, which a packaged anon-lab does not have.
+var serveDirectory = new Argument<string?>("directory")
+{
+    Description = "Directory whose files to serve (built from the repository: the spec's two pages, by default).",
+    Arity = ArgumentArity.ZeroOrOne,
+};
 var serve = new Command("serve", "Serve the files of a directory over HTTP on 127.0.0.1 until stopped.") { servePort, serveDirectory };
 serve.SetAction(async (parsed, cancel) =>
 {
+    string folder = parsed.GetValue(serveDirectory) ?? Programs.FixturesDirectory;
+    if (!Directory.Exists(folder))
+    {
+        // Installed from the anon-tools package there is no fixtures folder beside the program.
+        Console.Error.WriteLine($"anon-lab serve: no folder {folder}: give the folder whose files to serve");
+        return 66; // sysexits' EX_NOINPUT
+    }
+
     await using PageServer server = await PageServer.StartAsync(parsed.GetValue(servePort));
-    server.ServeDirectory(parsed.GetRequiredValue(serveDirectory));
-    Console.WriteLine($"serving {parsed.GetValue(serveDirectory)} at {server.BaseAddress}");
+    server.ServeDirectory(folder);
+    Console.WriteLine($"serving {folder} at {server.BaseAddress}");
     await Task.Delay(Timeout.Infinite, cancel).ContinueWith(_ => { }, TaskScheduler.Default);
     return 0;
 });

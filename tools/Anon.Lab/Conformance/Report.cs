@@ -34,21 +34,9 @@ public static class Report
 
     public static void WriteJson(string path, string target, IReadOnlyList<CaseResult> results)
     {
-        var report = new
-        {
-            target,
-            cases = results.Select(result => new
-            {
-                name = result.Name,
-                verdict = Word(result.Verdict),
-                detail = result.Detail,
-                expected = result.Expected,
-                received = result.Received,
-                spec = result.Spec,
-                seconds = Math.Round(result.Duration.TotalSeconds, 3),
-            }),
-        };
-        File.WriteAllText(path, JsonSerializer.Serialize(report, JsonOptions));
+        var report = new JsonReport(target, [.. results.Select(result => new JsonCase(
+            result.Name, Word(result.Verdict), result.Detail, result.Expected, result.Received, result.Spec, Math.Round(result.Duration.TotalSeconds, 3)))]);
+        File.WriteAllText(path, JsonSerializer.Serialize(report, JsonContext.JsonReport));
     }
 
     public static void WriteJUnit(string path, string suite, IReadOnlyList<CaseResult> results)
@@ -73,10 +61,20 @@ public static class Report
         document.Save(path);
     }
 
-    private static readonly JsonSerializerOptions JsonOptions = new()
+    /// <summary>Source-generated, so that the Native AOT build writes the report without reflection.</summary>
+    private static readonly ReportJsonContext JsonContext = new(new JsonSerializerOptions
     {
         WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
+    });
 }
+
+/// <summary>The JSON report: the target and each case's verdict.</summary>
+internal sealed record JsonReport(string Target, IReadOnlyList<JsonCase> Cases);
+
+internal sealed record JsonCase(string Name, string Verdict, string Detail, string? Expected, string? Received, string Spec, double Seconds);
+
+[JsonSerializable(typeof(JsonReport))]
+internal sealed partial class ReportJsonContext : JsonSerializerContext;
