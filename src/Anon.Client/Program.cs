@@ -130,6 +130,12 @@ root.SetAction(parsed =>
         throw new UsageException("--diagram draws one transfer; it cannot be combined with --watch");
     }
 
+    if (settings.InitialSequence is not null)
+    {
+        // One ISN for every fetch would make each connection predictable and alike (the spec: "randomly chosen").
+        throw new UsageException("--initial-seq numbers one transfer; it cannot be combined with --watch, whose fetches each take a random one");
+    }
+
     return RunWatch(settings, TimeSpan.FromSeconds(seconds));
 });
 return CommandLineApp.Run(root, args, environmentPrefix: "ANON_CLIENT_");

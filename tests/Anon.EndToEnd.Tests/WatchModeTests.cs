@@ -9,6 +9,18 @@ public sealed class WatchModeTests(WebFixture web) : IClassFixture<WebFixture>, 
 {
     private readonly Scratch _scratch = new();
 
+    /// <summary>Watch mode takes a random ISN per fetch: a fixed one asked for is refused, never silently ignored.</summary>
+    [Fact]
+    public async Task An_initial_sequence_number_cannot_be_asked_for_in_watch_mode()
+    {
+        ProcessResult client = await Programs.RunClientAsync(
+            Expect.ClientArguments(9, _scratch.PathOf("client.log"), _scratch.PathOf("out.txt"), "--initial-seq", "12345", "--watch", "5"));
+
+        Assert.Equal(64, client.ExitCode);
+        Assert.Contains("--initial-seq numbers one transfer; it cannot be combined with --watch", client.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(_scratch.PathOf("out.txt")));
+    }
+
     [Fact]
     public async Task Watch_mode_without_a_route_to_the_gateway_keeps_trying_until_stopped()
     {
