@@ -103,43 +103,13 @@ public static class CommandLineApp
         };
     }
 
-    /// <summary><c>--initial-seq N</c>: fixes the ISN instead of drawing it at random.</summary>
-    /// <summary>--initial-seq: <paramref name="replaces"/> says what the fixed number stands in for (a random number, a SYN cookie).</summary>
+    /// <summary><c>--initial-seq N</c>: fixes the ISN; <paramref name="replaces"/> says what it stands in for (a random number, a SYN cookie).</summary>
     public static Option<uint?> InitialSequenceOption(string replaces) => new("--initial-seq")
     {
         HelpName = "n",
         Description = $"Use this initial sequence number instead of {replaces} (tests; replaying the spec's sample).",
         CustomParser = result => (uint)ParseInteger(result, 0, uint.MaxValue, "a sequence number (0 to 4294967295)"),
     };
-
-    /// <summary>
-    /// A duration given as a number of seconds or milliseconds, the unit shown in the help; its value
-    /// is that number.
-    /// </summary>
-    /// <param name="maximum">The largest number accepted, read as seconds: 86,400 unless given.</param>
-    public static Option<double> DurationOption(string name, string description, TimeSpan defaultValue, bool inSeconds, TimeSpan? maximum = null)
-    {
-        double longest = (maximum ?? TimeSpan.FromDays(1)).TotalSeconds;
-        string unit = inSeconds ? "seconds" : "ms";
-        return new Option<double>(name)
-        {
-            Description = description,
-            HelpName = unit,
-            DefaultValueFactory = _ => inSeconds ? defaultValue.TotalSeconds : defaultValue.TotalMilliseconds,
-            CustomParser = result =>
-            {
-                string token = FirstToken(result);
-                if (!double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out double value)
-                    || double.IsNaN(value) || value < 0 || value > longest)
-                {
-                    result.AddError($"'{token}' is not a duration for {name}: give a number of {unit}");
-                    return 0;
-                }
-
-                return value;
-            },
-        };
-    }
 
     /// <summary>The first token given to an option, or "" when none was: what a custom parser reads.</summary>
     public static string FirstToken(ArgumentResult result)

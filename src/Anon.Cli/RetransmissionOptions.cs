@@ -9,13 +9,13 @@ public sealed class RetransmissionOptions
 {
     private static readonly RetransmissionPolicy Defaults = RetransmissionPolicy.Default;
 
-    private readonly Option<double> _initial = CommandLineApp.DurationOption(
+    private readonly DurationOption _initial = new(
         "--rto-initial", "Retransmission timeout before any round trip is measured, in milliseconds.", Defaults.InitialTimeout, inSeconds: false);
 
-    private readonly Option<double> _minimum = CommandLineApp.DurationOption(
+    private readonly DurationOption _minimum = new(
         "--rto-min", "Smallest retransmission timeout, in milliseconds.", Defaults.MinimumTimeout, inSeconds: false);
 
-    private readonly Option<double> _maximum = CommandLineApp.DurationOption(
+    private readonly DurationOption _maximum = new(
         "--rto-max", "Largest retransmission timeout after backoff, in milliseconds; raise it on a path slower than this.", Defaults.MaximumTimeout, inSeconds: false);
 
     private readonly Option<int> _retransmissions = new("--max-retransmissions")
@@ -33,9 +33,9 @@ public sealed class RetransmissionOptions
     {
         var policy = new RetransmissionPolicy
         {
-            InitialTimeout = TimeSpan.FromMilliseconds(parsed.GetValue(_initial)),
-            MinimumTimeout = TimeSpan.FromMilliseconds(parsed.GetValue(_minimum)),
-            MaximumTimeout = TimeSpan.FromMilliseconds(parsed.GetValue(_maximum)),
+            InitialTimeout = _initial.Read(parsed),
+            MinimumTimeout = _minimum.Read(parsed),
+            MaximumTimeout = _maximum.Read(parsed),
             MaximumRetransmissions = parsed.GetValue(_retransmissions),
         };
         try

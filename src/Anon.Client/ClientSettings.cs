@@ -6,21 +6,36 @@ using Anon.Protocol;
 
 namespace Anon.Client;
 
-/// <summary>What the command line (or its configuration) says the client should do.</summary>
-/// <param name="Host">The gateway: an address or a host name.</param>
-/// <param name="DiagramPath">Where to draw the transfer (--diagram), if anywhere.</param>
-/// <param name="FailOnRefusal">Give up at the first "nothing listens on that port" (--fail-on-refusal).</param>
-internal sealed record ClientSettings(
-    string Host,
-    int Port,
-    string LogPath,
-    string OutputPath,
-    ClientOptions Options,
-    uint? InitialSequence,
-    ILed Led,
-    string? DiagramPath,
-    bool FailOnRefusal)
+/// <summary>What the command line (or its configuration) says the client should do, each setting by name.</summary>
+internal sealed record ClientSettings
 {
+    /// <summary>The gateway: an address or a host name (<c>--server</c>).</summary>
+    public required string Host { get; init; }
+
+    /// <summary>The gateway's UDP port (<c>--port</c>).</summary>
+    public required int Port { get; init; }
+
+    /// <summary>The packet log (<c>--log</c>).</summary>
+    public required string LogPath { get; init; }
+
+    /// <summary>Where the page is written (<c>--file</c>).</summary>
+    public required string OutputPath { get; init; }
+
+    /// <summary>The protocol's bounds: the idle timeout, the linger, the retransmission timer.</summary>
+    public ClientOptions Options { get; init; } = ClientOptions.Default;
+
+    /// <summary>A fixed ISN (<c>--initial-seq</c>); random when null.</summary>
+    public uint? InitialSequence { get; init; }
+
+    /// <summary>The LED the command switches: a GPIO pin, or the simulated one.</summary>
+    public required ILed Led { get; init; }
+
+    /// <summary>Where to draw the transfer (<c>--diagram</c>), if anywhere.</summary>
+    public string? DiagramPath { get; init; }
+
+    /// <summary>Give up at the first "nothing listens on that port" (<c>--fail-on-refusal</c>).</summary>
+    public bool FailOnRefusal { get; init; }
+
     /// <summary>--diagram -: the diagram has standard output to itself, and the status lines go to standard error.</summary>
     public TextWriter Status => DiagramPath == "-" ? Console.Error : Console.Out;
 

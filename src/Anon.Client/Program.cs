@@ -31,9 +31,9 @@ var file = new Option<string>("--file", "-f")
     HelpName = "file",
     Required = true,
 };
-var timeout = CommandLineApp.DurationOption(
+var timeout = new DurationOption(
     "--timeout", "Give up when nothing arrives from the gateway for this many seconds.", ClientOptions.Default.IdleTimeout, inSeconds: true);
-var linger = CommandLineApp.DurationOption(
+var linger = new DurationOption(
     "--linger", "After the transfer, stay this many milliseconds to answer the gateway's FIN again if our FIN|ACK was lost.",
     ClientOptions.Default.Linger, inSeconds: false);
 var initialSequence = CommandLineApp.InitialSequenceOption("a random one");
@@ -100,21 +100,23 @@ foreach (Option option in retransmission.Options)
 
 root.SetAction(parsed =>
 {
-    var settings = new ClientSettings(
-        parsed.GetRequiredValue(server),
-        parsed.GetValue(port),
-        parsed.GetRequiredValue(log),
-        parsed.GetRequiredValue(file),
-        new ClientOptions
+    var settings = new ClientSettings
+    {
+        Host = parsed.GetRequiredValue(server),
+        Port = parsed.GetValue(port),
+        LogPath = parsed.GetRequiredValue(log),
+        OutputPath = parsed.GetRequiredValue(file),
+        Options = new ClientOptions
         {
-            IdleTimeout = TimeSpan.FromSeconds(parsed.GetValue(timeout)),
-            Linger = TimeSpan.FromMilliseconds(parsed.GetValue(linger)),
+            IdleTimeout = timeout.Read(parsed),
+            Linger = linger.Read(parsed),
             Retransmission = retransmission.Read(parsed),
         },
-        parsed.GetValue(initialSequence),
-        ChooseLed(parsed.GetValue(gpioPin), parsed.GetValue(gpioChip), parsed.GetValue(activeLow), parsed.GetValue(ledState)),
-        parsed.GetValue(diagram),
-        parsed.GetValue(failOnRefusal));
+        InitialSequence = parsed.GetValue(initialSequence),
+        Led = ChooseLed(parsed.GetValue(gpioPin), parsed.GetValue(gpioChip), parsed.GetValue(activeLow), parsed.GetValue(ledState)),
+        DiagramPath = parsed.GetValue(diagram),
+        FailOnRefusal = parsed.GetValue(failOnRefusal),
+    };
     if (settings.Options.IdleTimeout <= TimeSpan.Zero)
     {
         throw new UsageException("--timeout must be more than 0 seconds");

@@ -93,9 +93,9 @@ var allow = new Option<IPNetwork[]>("--allow")
         return [.. networks];
     },
 };
-var refresh = CommandLineApp.DurationOption(
+var refresh = new DurationOption(
     "--refresh", "Download the page again this often (a conditional GET), serving the new version to new connections; 0: download once.",
-    TimeSpan.FromSeconds(60), inSeconds: true);
+    GatewaySettings.DefaultRefresh, inSeconds: true);
 var maxConnectionRate = new Option<int>("--max-connection-rate")
 {
     Description = "New connections one source address may open per second (twice that at once); 0 for no limit.",
@@ -110,7 +110,7 @@ var cacheDirectory = new Option<string?>("--cache-dir")
     HelpName = "dir",
     DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CACHE_DIRECTORY")?.Split(':')[0],
 };
-var maxStale = CommandLineApp.DurationOption(
+var maxStale = new DurationOption(
     "--max-stale", "Serve a cached page at start only if upstream gave or confirmed it at most this long ago.",
     GatewaySettings.DefaultMaxStale, inSeconds: true, maximum: TimeSpan.FromDays(3650));
 var pageKey = new Option<string?>("--page-key")
@@ -123,13 +123,13 @@ var signatureUrl = new Option<Uri?>("--signature-url")
     Description = "Where the page's minisign signature is; the page's URL + .minisig by default.",
     HelpName = "url",
 };
-var maxPageAge = CommandLineApp.DurationOption(
+var maxPageAge = new DurationOption(
     "--max-page-age", "With --page-key, refuse a page signed longer ago than this; 0: no bound.", TimeSpan.Zero, inSeconds: true, maximum: TimeSpan.FromDays(3650));
 var requireCommand = new Option<bool>("--require-command")
 {
     Description = "Serve only a page whose first line is a command (COMMAND=LIGHTON, COMMAND=LIGHTOFF): refuse another at start, keep the last good copy on a refresh. Without it such a page is served with a warning.",
 };
-var drainTimeout = CommandLineApp.DurationOption(
+var drainTimeout = new DurationOption(
     "--drain-timeout", "On SIGTERM, answer no new SYN and let the transfers in flight finish for up to this long; 0: stop at once.",
     GatewaySettings.DefaultDrainTimeout, inSeconds: true);
 var status = new Option<IPEndPoint?>("--status")
@@ -161,35 +161,37 @@ foreach (Option option in retransmission.Options)
 
 root.SetAction(parsed => Serve(
     parsed.GetRequiredValue(log),
-    new GatewaySettings(
-        parsed.GetValue(port),
-        parsed.GetRequiredValue(url),
-        TimeSpan.FromSeconds(parsed.GetValue(refresh)),
-        parsed.GetValue(maxSize),
-        parsed.GetValue(caFile),
-        parsed.GetValue(bind),
-        parsed.GetValue(allow) is { Length: > 0 } networks ? new AllowList(networks) : null,
-        parsed.GetValue(initialSequence),
-        new GatewayOptions
+    new GatewaySettings
+    {
+        Port = parsed.GetValue(port),
+        Url = parsed.GetRequiredValue(url),
+        Refresh = refresh.Read(parsed),
+        MaximumPageSize = parsed.GetValue(maxSize),
+        CaFile = parsed.GetValue(caFile),
+        BindAddress = parsed.GetValue(bind),
+        Allowed = parsed.GetValue(allow) is { Length: > 0 } networks ? new AllowList(networks) : null,
+        InitialSequence = parsed.GetValue(initialSequence),
+        Options = new GatewayOptions
         {
             MaximumConnections = parsed.GetValue(maxConnections),
             NewConnectionsPerSecondPerSource = parsed.GetValue(maxConnectionRate),
             Retransmission = retransmission.Read(parsed),
         },
-        parsed.GetValue(status),
-        TimeSpan.FromSeconds(parsed.GetValue(drainTimeout)),
-        parsed.GetValue(cacheDirectory),
-        TimeSpan.FromSeconds(parsed.GetValue(maxStale)),
-        Signing(parsed.GetRequiredValue(url), parsed.GetValue(pageKey), parsed.GetValue(signatureUrl), parsed.GetValue(maxPageAge)),
-        parsed.GetValue(requireCommand))));
+        StatusEndPoint = parsed.GetValue(status),
+        DrainTimeout = drainTimeout.Read(parsed),
+        CacheDirectory = parsed.GetValue(cacheDirectory),
+        MaxStale = maxStale.Read(parsed),
+        Signing = Signing(parsed.GetRequiredValue(url), parsed.GetValue(pageKey), parsed.GetValue(signatureUrl), maxPageAge.Read(parsed)),
+        RequireCommand = parsed.GetValue(requireCommand),
+    }));
 return CommandLineApp.Run(root, args, environmentPrefix: "ANON_GATEWAY_");
 
 // --page-key and its companions; null without a key.
-static PageSigning? Signing(Uri page, string? key, Uri? signatureUrl, double maxPageAgeSeconds)
+static PageSigning? Signing(Uri page, string? key, Uri? signatureUrl, TimeSpan maxPageAge)
 {
     if (key is null)
     {
-        return signatureUrl is null && maxPageAgeSeconds == 0
+        return signatureUrl is null && maxPageAge == TimeSpan.Zero
             ? null
             : throw new UsageException("--signature-url and --max-page-age check signatures: give the publisher's key with --page-key");
     }
@@ -197,7 +199,7 @@ static PageSigning? Signing(Uri page, string? key, Uri? signatureUrl, double max
     return new PageSigning(
         MinisignKey.Parse(key),
         signatureUrl ?? new Uri(page.AbsoluteUri + ".minisig"),
-        maxPageAgeSeconds > 0 ? TimeSpan.FromSeconds(maxPageAgeSeconds) : null);
+        maxPageAge > TimeSpan.Zero ? maxPageAge : null);
 }
 
 // The gateway runs as a hosted service (Microsoft.Extensions.Hosting): SIGTERM and SIGINT stop it

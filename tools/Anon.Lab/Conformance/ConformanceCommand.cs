@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using Anon.Cli;
 
 namespace Anon.Lab.Conformance;
 
@@ -38,11 +39,9 @@ public static class ConformanceCommand
         var target = new Argument<string?>("target") { Description = "The gateway under test, HOST:PORT (127.0.0.1:30000, [::1]:30000).", Arity = ArgumentArity.ZeroOrOne };
         var expect = new Option<string?>("--expect") { Description = "A file with the page the gateway serves, to compare byte for byte (required unless --list)." };
         var log = new Option<string?>("--log") { Description = "The gateway's log file, for the log-format case." };
-        var patience = new Option<double>("--patience")
-        {
-            Description = "Seconds of silence from the gateway before a case calls its transfer stalled.",
-            DefaultValueFactory = _ => 10,
-        };
+        var patience = new DurationOption(
+            "--patience", "Seconds of silence from the gateway before a case calls its transfer stalled (1 to 600); six times it bounds gateway.retransmit.bounded.",
+            TimeSpan.FromSeconds(10), inSeconds: true, maximum: TimeSpan.FromSeconds(600));
         var (json, junit, cases, list, seed) = ReportOptions();
         var command = new Command("gateway", "Play clients against a running gateway that serves the --expect file.") { target, expect, log, patience, json, junit, cases, list, seed };
         command.SetAction(parsed =>
@@ -72,14 +71,14 @@ public static class ConformanceCommand
                 return UsageError($"no such file: {expected}");
             }
 
-            if (parsed.GetValue(patience) is not (>= 1 and <= 600))
+            if (patience.Read(parsed) < TimeSpan.FromSeconds(1))
             {
-                return UsageError($"--patience takes 1 to 600 seconds, not {parsed.GetValue(patience)}");
+                return UsageError($"--patience takes 1 to 600 seconds, not {patience.Read(parsed).TotalSeconds}");
             }
 
             var gateway = new GatewayTarget(endPoint, File.ReadAllBytes(expected), parsed.GetValue(log), parsed.GetValue(seed))
             {
-                Patience = TimeSpan.FromSeconds(parsed.GetValue(patience)),
+                Patience = patience.Read(parsed),
             };
             return RunCases(
                 GatewayCases.All, gateway, $"gateway {endPoint}", parsed.GetValue(cases), parsed.GetValue(json), parsed.GetValue(junit),
@@ -91,7 +90,7 @@ public static class ConformanceCommand
     private static Command ClientCommand()
     {
         var page = new Option<string?>("--page") { Description = "The page to serve the client, its first line a command (required unless --list)." };
-        var timeout = new Option<double>("--timeout") { Description = "Seconds a run of the client may take before it is killed.", DefaultValueFactory = _ => 30 };
+        var timeout = new DurationOption("--timeout", "Seconds a run of the client may take before it is killed.", TimeSpan.FromSeconds(30), inSeconds: true);
         var clientCommand = new Argument<string[]>("command")
         {
             Description = "After --: the client's command line; {host}, {port}, {log} and {out} are replaced per case.",
@@ -122,7 +121,7 @@ public static class ConformanceCommand
                 return UsageError($"no such file: {served}");
             }
 
-            var client = new ClientTarget(line, File.ReadAllBytes(served), TimeSpan.FromSeconds(parsed.GetValue(timeout)), parsed.GetValue(seed));
+            var client = new ClientTarget(line, File.ReadAllBytes(served), timeout.Read(parsed), parsed.GetValue(seed));
             return RunCases(ClientCases.All, client, $"client {string.Join(' ', line)}", parsed.GetValue(cases), parsed.GetValue(json), parsed.GetValue(junit));
         });
         return command;
