@@ -153,49 +153,45 @@ static int RunOnce(ClientSettings settings)
     // does it need the thread .NET starts for asynchronous socket calls (an epoll loop): its calls
     // all block. The count is read once, when the first socket is made (docs/PERFORMANCE.md).
     Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT", "0");
-    using PacketLog log = PacketLog.Open(settings.LogPath, flushing: LogFlushing.OnWrite);
     LadderRecorder? recorder = settings.DiagramPath is null ? null : new LadderRecorder(LadderSide.Client);
     try
     {
-        using PageDelivery delivery = PageDelivery.Open(settings.OutputPath, settings.Led, log); // fails before any traffic if the path is unwritable
-        IPEndPoint gateway = settings.Gateway();
-        log.Event($"anonclient fetching from {gateway}");
-        var networkErrors = new NetworkErrors(settings.FailOnRefusal, Seen: error =>
+        return WithDelivery(settings, LogFlushing.OnWrite, (log, delivery, gateway) =>
         {
-            if (!settings.FailOnRefusal)
+            var networkErrors = new NetworkErrors(settings.FailOnRefusal, Seen: error =>
             {
-                Console.Error.WriteLine(ClientWords.Retrying(gateway, error, settings.Options.IdleTimeout));
+                if (!settings.FailOnRefusal)
+                {
+                    Console.Error.WriteLine(ClientWords.Retrying(gateway, error, settings.Options.IdleTimeout));
+                }
+            });
+            using PageFetch fetched = PageFetch.Run(gateway, settings.Options, log, settings.InitialSequence, stop.Token, recorder, networkErrors);
+            ReadOnlySpan<byte> content = fetched.Content.Span;
+            try
+            {
+                // PageDelivery's steps one by one, not its Deliver: each is said as it is done, so
+                // that a LED that fails still leaves the page said written.
+                bool written = delivery.Write(content);
+                settings.Status.WriteLine(written
+                    ? $"anonclient: received {content.Length} bytes from {gateway}, written to {settings.OutputPath}"
+                    : $"anonclient: received {content.Length} bytes from {gateway}; {ClientWords.AlreadyHeld(content.Length, settings.OutputPath)}");
+                if (!CommandPage.TryParse(content, out LightCommand command))
+                {
+                    throw new UnknownCommandException(CommandPage.DescribeUnparsable(content));
+                }
+
+                log.Event($"command {command.ToPageText()}");
+                string state = ClientWords.Led(delivery.Switch(command)!.Value); // a first switch always happens
+                log.Event(state);
+                settings.Status.WriteLine($"anonclient: {state}");
             }
+            finally
+            {
+                fetched.Linger(stop.Token);
+            }
+
+            return ExitCodes.Success;
         });
-        using PageFetch fetched = PageFetch.Run(gateway, settings.Options, log, settings.InitialSequence, stop.Token, recorder, networkErrors);
-        ReadOnlySpan<byte> content = fetched.Content.Span;
-        try
-        {
-            bool written = delivery.Write(content);
-            settings.Status.WriteLine(written
-                ? $"anonclient: received {content.Length} bytes from {gateway}, written to {settings.OutputPath}"
-                : $"anonclient: received {content.Length} bytes from {gateway}; {ClientWords.AlreadyHeld(content.Length, settings.OutputPath)}");
-            if (!CommandPage.TryParse(content, out LightCommand command))
-            {
-                throw new UnknownCommandException(CommandPage.DescribeUnparsable(content));
-            }
-
-            log.Event($"command {command.ToPageText()}");
-            string state = ClientWords.Led(delivery.Switch(command)!.Value); // a first switch always happens
-            log.Event(state);
-            settings.Status.WriteLine($"anonclient: {state}");
-        }
-        finally
-        {
-            fetched.Linger(stop.Token);
-        }
-
-        return ExitCodes.Success;
-    }
-    catch (OperationFailedException e)
-    {
-        log.Event($"error: {e.Message}");
-        throw;
     }
     finally
     {
@@ -214,16 +210,25 @@ static int RunOnce(ClientSettings settings)
 }
 
 // Fetch on and on, in a host that handles SIGTERM and SIGINT, until one of them; 0 then.
-static int RunWatch(ClientSettings settings, TimeSpan interval)
+static int RunWatch(ClientSettings settings, TimeSpan interval) =>
+    WithDelivery(settings, LogFlushing.Timer, (log, delivery, gateway) =>
+    {
+        WatchService.Run(Watcher.ForGateway(gateway, settings.Options, log, delivery, interval, new NetworkErrors(settings.FailOnRefusal)));
+        return ExitCodes.Success;
+    });
+
+// What a one-shot run and a watch both do around their fetching: the log opened, the output file
+// opened before any traffic (so that an unwritable path fails first), the gateway resolved and
+// named in the log, and a failure logged before it reaches the exit code.
+static int WithDelivery(ClientSettings settings, LogFlushing flushing, Func<PacketLog, PageDelivery, IPEndPoint, int> run)
 {
-    using PacketLog log = PacketLog.Open(settings.LogPath, flushing: LogFlushing.Timer);
+    using PacketLog log = PacketLog.Open(settings.LogPath, flushing: flushing);
     try
     {
         using PageDelivery delivery = PageDelivery.Open(settings.OutputPath, settings.Led, log);
         IPEndPoint gateway = settings.Gateway();
         log.Event($"anonclient fetching from {gateway}");
-        WatchService.Run(Watcher.ForGateway(gateway, settings.Options, log, delivery, interval, new NetworkErrors(settings.FailOnRefusal)));
-        return ExitCodes.Success;
+        return run(log, delivery, gateway);
     }
     catch (OperationFailedException e)
     {
