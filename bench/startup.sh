@@ -7,6 +7,10 @@
 #   bench/startup.sh [RUNS]          RUNS runs of each (default 40)
 #   bench/startup.sh --phases [RUNS] also where the client's run goes, phase by phase: a build with
 #                                    bench/startup-phases.patch, made in a git worktree of its own
+# The patch marks each phase in the client (StartupPhases.Mark). When the client's code moves and
+# it no longer applies (BenchTests says so), apply its other files, put the marks back where the
+# phases now begin and end, and write it again with `git diff -- src/Anon.Client` (StartupPhases.cs
+# added with `git add -N`).
 #
 # Our client runs with --linger 0 (the fetch itself: by default it stays 500 ms more, after the file
 # and the LED, to answer a repeated FIN). Two cases of it: the output file holds the page already
