@@ -70,7 +70,7 @@ public class DatagramBenchmarks
     {
         new SegmentHeader(new SequenceNumber(_segmentSequence), new SequenceNumber(5002), SegmentFlags.Ack).WriteTo(_answer);
         _segmentSequence += Segments.MaxPayload;
-        int length = _client2.HandleDatagram(_answer, _now, _datagram);
+        int length = _client2.HandleDatagram(_answer, _now, _datagram).AnswerLength;
         if (_client2.Content.Length > 12 * 1024 * 1024)
         {
             StartClientTransfer();

@@ -268,7 +268,7 @@ internal sealed class BatchedSessions : IDisposable
                 Flush();
             }
 
-            int answer = transfer.Connection.HandleDatagram(_receive.Data(i)[.._receive.ReceivedLength(i)], now, _send.Data(_queued));
+            int answer = transfer.Connection.HandleDatagram(_receive.Data(i)[.._receive.ReceivedLength(i)], now, _send.Data(_queued)).AnswerLength;
             if (answer > 0)
             {
                 Queue(transfer.Address, answer);

@@ -65,7 +65,7 @@ internal sealed class Session(IPEndPoint gateway, ClientOptions options, Recorde
                     continue;
                 }
 
-                int answer = connection.HandleDatagram(_receive.AsSpan(0, received), clock.Elapsed, _send);
+                int answer = connection.HandleDatagram(_receive.AsSpan(0, received), clock.Elapsed, _send).AnswerLength;
                 if (answer > 0)
                 {
                     await socket.SendAsync(_send.AsMemory(0, answer), SocketFlags.None, CancellationToken.None).ConfigureAwait(false);

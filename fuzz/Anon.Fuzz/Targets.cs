@@ -82,7 +82,7 @@ internal static class Targets
         while (NextRecord(ref input, out byte selector, out ReadOnlySpan<byte> datagram))
         {
             now += TimeSpan.FromMilliseconds(selector);
-            int length = client.HandleDatagram(datagram, now, buffer);
+            int length = client.HandleDatagram(datagram, now, buffer).AnswerLength;
             Check(length is 0 or SegmentHeader.Size, "an answer of an odd size");
             client.HandleTimeout(now);
             byte[] after = client.Content.ToArray();

@@ -36,6 +36,7 @@ public sealed class ClientConnection
     private TimeSpan? _lingerDeadline;
     private ulong _refusalsSeen;     // one bit per DropReason met in this transfer
     private ulong _refusalsUnpolled; // of those, the ones PollRefusal has not yet yielded
+    private DropReason _dropped; // of the datagram being handled
 
     /// <param name="initialSequence">Our ISN: random in normal use (PROTOCOL.md "Handshake").</param>
     /// <param name="now">The time of the first SYN, which <see cref="PollTransmit"/> yields at once.</param>
@@ -71,21 +72,28 @@ public sealed class ClientConnection
     /// Processes one datagram from the gateway and writes the answer, if any, into
     /// <paramref name="answer"/> (at least <see cref="SegmentHeader.Size"/> bytes).
     /// </summary>
-    /// <returns>The answer's length; 0 for no answer.</returns>
-    public int HandleDatagram(ReadOnlySpan<byte> datagram, TimeSpan now, Span<byte> answer)
+    /// <returns>The header read, the answer's length and why the datagram was dropped, if it was: what the caller logs and sends.</returns>
+    public ClientDatagramOutcome HandleDatagram(ReadOnlySpan<byte> datagram, TimeSpan now, Span<byte> answer)
     {
         Statistics.DatagramsReceived++;
+        _dropped = DropReason.None;
         if (!SegmentHeader.TryRead(datagram, out SegmentHeader header))
         {
-            return Drop(DropReason.TooShort);
+            Drop(DropReason.TooShort);
+            return new ClientDatagramOutcome { Dropped = _dropped };
         }
 
+        int answerLength = Handle(header, datagram[SegmentHeader.Size..], now, answer);
+        return new ClientDatagramOutcome { Received = header, AnswerLength = answerLength, Dropped = _dropped };
+    }
+
+    private int Handle(in SegmentHeader header, ReadOnlySpan<byte> payload, TimeSpan now, Span<byte> answer)
+    {
         if (State is ClientState.Closed or ClientState.Failed)
         {
             return Drop(DropReason.TransferEnded);
         }
 
-        ReadOnlySpan<byte> payload = datagram[SegmentHeader.Size..];
         return header.ControlFlags switch
         {
             SegmentFlags.Syn | SegmentFlags.Ack => HandleSynAck(header, payload, now, answer),
@@ -356,6 +364,7 @@ public sealed class ClientConnection
 
     private int Drop(DropReason reason)
     {
+        _dropped = reason;
         Statistics.Drops.Add(reason);
         ulong bit = 1UL << (int)reason;
         _refusalsUnpolled |= bit & ~_refusalsSeen;

@@ -34,3 +34,22 @@ public readonly record struct DatagramOutcome
 /// <param name="Header">Its header, for the log.</param>
 /// <param name="Length">Its length, header included.</param>
 public readonly record struct Transmit(PeerAddress Destination, SegmentHeader Header, int Length);
+
+/// <summary>
+/// What <see cref="ClientConnection.HandleDatagram"/> made of one datagram, as
+/// <see cref="DatagramOutcome"/> is for the gateway: the header read, the answer written, and why
+/// the datagram was dropped if it was. The client's loop logs and sends from it.
+/// </summary>
+public readonly record struct ClientDatagramOutcome
+{
+    /// <summary>The header of the datagram handled; null when it was shorter than a header.</summary>
+    public SegmentHeader? Received { get; init; }
+
+    /// <summary>The answer's length, header included; 0 for none.</summary>
+    public int AnswerLength { get; init; }
+
+    /// <summary>Why the datagram was dropped; <see cref="DropReason.None"/> when it was not.</summary>
+    public DropReason Dropped { get; init; }
+
+    public bool HasAnswer => AnswerLength > 0;
+}

@@ -50,8 +50,26 @@ public class ClientConnectionTests
         var client = new ClientConnection(new SequenceNumber(12345), T0);
         PollOne(client);
 
-        Assert.Equal(0, client.HandleDatagram(Make(100, 99, Syn | Ack), T0, _answer));
+        Assert.Equal(0, client.HandleDatagram(Make(100, 99, Syn | Ack), T0, _answer).AnswerLength);
         Assert.Equal(ClientState.SynSent, client.State);
+    }
+
+    /// <summary>The outcome says what the datagram was and what became of it, so that the loop logs it without reading it again.</summary>
+    [Fact]
+    public void Each_datagram_handled_returns_its_header_its_answer_and_why_it_was_dropped()
+    {
+        var client = new ClientConnection(new SequenceNumber(12345), T0);
+        PollOne(client);
+
+        ClientDatagramOutcome runt = client.HandleDatagram(new byte[5], T0, _answer);
+        ClientDatagramOutcome wrongAck = client.HandleDatagram(Make(100, 99, Syn | Ack), T0, _answer);
+        ClientDatagramOutcome synAck = client.HandleDatagram(Make(100, 12346, Syn | Ack), T0, _answer);
+
+        Assert.Equal(new ClientDatagramOutcome { Dropped = DropReason.TooShort }, runt);
+        Assert.Equal("100 99 ACK SYN", wrongAck.Received?.ToString());
+        Assert.Equal((0, DropReason.SynAckWrongAck), (wrongAck.AnswerLength, wrongAck.Dropped));
+        Assert.Equal((SegmentHeader.Size, DropReason.None), (synAck.AnswerLength, synAck.Dropped));
+        Assert.Equal("12346 101 ACK", Describe(_answer.AsSpan(0, synAck.AnswerLength)));
     }
 
     [Fact]
@@ -60,7 +78,7 @@ public class ClientConnectionTests
         var client = new ClientConnection(new SequenceNumber(12345), T0);
         PollOne(client);
 
-        Assert.Equal(0, client.HandleDatagram(Make(100, 12346, Syn | Ack, "PAD"u8), T0, _answer));
+        Assert.Equal(0, client.HandleDatagram(Make(100, 12346, Syn | Ack, "PAD"u8), T0, _answer).AnswerLength);
         Assert.Equal(1, client.Statistics.Drops[DropReason.SynAckPayload]);
         Assert.Equal(ClientState.SynSent, client.State);
     }
@@ -82,7 +100,7 @@ public class ClientConnectionTests
         ClientConnection client = Established(out _);
 
         Assert.Equal("12346 101 ACK", Answer(client, Make(100, 12346, Syn | Ack)));
-        Assert.Equal(0, client.HandleDatagram(Make(5000, 12346, Syn | Ack), T0, _answer));
+        Assert.Equal(0, client.HandleDatagram(Make(5000, 12346, Syn | Ack), T0, _answer).AnswerLength);
         Assert.Equal(ClientState.Established, client.State);
     }
 
@@ -119,7 +137,7 @@ public class ClientConnectionTests
     {
         ClientConnection client = Established(out _);
 
-        Assert.Equal(0, client.HandleDatagram(Make(613, 12347, Ack, Content(512)), T0, _answer));
+        Assert.Equal(0, client.HandleDatagram(Make(613, 12347, Ack, Content(512)), T0, _answer).AnswerLength);
         Assert.Equal(0, client.Content.Length);
         Assert.Equal(ClientState.Established, client.State);
     }
@@ -131,7 +149,7 @@ public class ClientConnectionTests
     {
         ClientConnection client = Established(out _);
 
-        Assert.Equal(0, client.HandleDatagram(Make(101, 12347, Ack, Content(length)), T0, _answer));
+        Assert.Equal(0, client.HandleDatagram(Make(101, 12347, Ack, Content(length)), T0, _answer).AnswerLength);
         Assert.Equal(0, client.Content.Length);
     }
 
@@ -167,7 +185,7 @@ public class ClientConnectionTests
     {
         ClientConnection client = Established(out _);
 
-        Assert.Equal(0, client.HandleDatagram(Make(101, 12347, Ack), T0, _answer));
+        Assert.Equal(0, client.HandleDatagram(Make(101, 12347, Ack), T0, _answer).AnswerLength);
         Assert.Equal(ClientState.Established, client.State);
     }
 
@@ -189,10 +207,10 @@ public class ClientConnectionTests
     {
         ClientConnection client = Established(out _);
 
-        Assert.Equal(0, client.HandleDatagram(new byte[5], T0, _answer));
-        Assert.Equal(0, client.HandleDatagram(Make(101, 12347, Syn), T0, _answer));
+        Assert.Equal(0, client.HandleDatagram(new byte[5], T0, _answer).AnswerLength);
+        Assert.Equal(0, client.HandleDatagram(Make(101, 12347, Syn), T0, _answer).AnswerLength);
         // A bare FIN is a data segment now (the spec's sample ends with one); SYN|FIN is not.
-        Assert.Equal(0, client.HandleDatagram(Make(101, 12347, Syn | Fin), T0, _answer));
+        Assert.Equal(0, client.HandleDatagram(Make(101, 12347, Syn | Fin), T0, _answer).AnswerLength);
         Assert.Equal(3, client.Statistics.Dropped);
         Assert.Equal(1, client.Statistics.Drops[DropReason.TooShort]);
         Assert.Equal(2, client.Statistics.Drops[DropReason.UnexpectedFlags]);
@@ -216,7 +234,7 @@ public class ClientConnectionTests
         ClientConnection client = Established(out _, new ClientOptions { MaximumContentLength = 600 });
         Answer(client, Make(101, 12347, Ack, Content(512)));
 
-        Assert.Equal(0, client.HandleDatagram(Make(613, 12348, Ack, Content(512)), T0, _answer));
+        Assert.Equal(0, client.HandleDatagram(Make(613, 12348, Ack, Content(512)), T0, _answer).AnswerLength);
         Assert.Equal(ClientState.Failed, client.State);
     }
 
@@ -226,7 +244,7 @@ public class ClientConnectionTests
         var client = new ClientConnection(new SequenceNumber(12345), T0);
         PollOne(client);
 
-        Assert.Equal(0, client.HandleDatagram(Make(0, 12346, Ack, Content(10)), T0, _answer));
+        Assert.Equal(0, client.HandleDatagram(Make(0, 12346, Ack, Content(10)), T0, _answer).AnswerLength);
         Assert.Equal(0, client.Content.Length);
         Assert.Equal(1, client.Statistics.Drops[DropReason.DataBeforeHandshake]);
         Assert.Equal(ClientState.SynSent, client.State);
@@ -238,7 +256,7 @@ public class ClientConnectionTests
         ClientConnection client = Established(out _);
         Answer(client, Make(101, 12347, Ack, Content(512)));
 
-        Assert.Equal(0, client.HandleDatagram(Make(357, 12348, Ack, Content(512)), T0, _answer)); // bytes 256 to 767
+        Assert.Equal(0, client.HandleDatagram(Make(357, 12348, Ack, Content(512)), T0, _answer).AnswerLength); // bytes 256 to 767
         Assert.Equal(512, client.Content.Length);
         Assert.Equal(1, client.Statistics.Drops[DropReason.OutOfOrder]);
         Assert.Equal(0, client.Statistics.DuplicateSegments);
@@ -253,7 +271,7 @@ public class ClientConnectionTests
         // first segment 100 is out of order, not a duplicate to acknowledge again.
         ClientConnection client = Established(out _);
 
-        Assert.Equal(0, client.HandleDatagram(Make(100, 12347, flags, Content(length)), T0, _answer));
+        Assert.Equal(0, client.HandleDatagram(Make(100, 12347, flags, Content(length)), T0, _answer).AnswerLength);
         Assert.Equal(1, client.Statistics.Drops[DropReason.OutOfOrder]);
         Assert.Equal(ClientState.Established, client.State);
     }
@@ -264,7 +282,7 @@ public class ClientConnectionTests
         ClientConnection client = Established(out _, new ClientOptions { Linger = TimeSpan.FromSeconds(1) });
         Answer(client, Make(101, 12347, Ack | Fin, "COMMAND=LIGHTON"u8));
 
-        Assert.Equal(0, client.HandleDatagram(Make(116, 12348, Ack, "MORE"u8), T0, _answer));
+        Assert.Equal(0, client.HandleDatagram(Make(116, 12348, Ack, "MORE"u8), T0, _answer).AnswerLength);
         Assert.Equal("COMMAND=LIGHTON"u8.ToArray(), client.Content.ToArray());
         Assert.Equal(1, client.Statistics.Drops[DropReason.DataAfterFin]);
     }
@@ -278,7 +296,7 @@ public class ClientConnectionTests
         client.HandleTimeout(T0);
         Assert.Equal(ClientState.Closed, client.State);
 
-        Assert.Equal(0, client.HandleDatagram(fin, T0, _answer));
+        Assert.Equal(0, client.HandleDatagram(fin, T0, _answer).AnswerLength);
         Assert.Equal(1, client.Statistics.Drops[DropReason.TransferEnded]);
     }
 
@@ -305,8 +323,8 @@ public class ClientConnectionTests
         Assert.Equal("7000 0 SYN", PollOne(client));
 
         // The first gateway's segment, should it come late, and its SYN|ACK again: neither is taken.
-        Assert.Equal(0, client.HandleDatagram(Make(101, 12347, Ack, "OLD"u8), T0, _answer));
-        Assert.Equal(0, client.HandleDatagram(Make(100, 12346, Syn | Ack), T0, _answer));
+        Assert.Equal(0, client.HandleDatagram(Make(101, 12347, Ack, "OLD"u8), T0, _answer).AnswerLength);
+        Assert.Equal(0, client.HandleDatagram(Make(100, 12346, Syn | Ack), T0, _answer).AnswerLength);
         Assert.Equal(1, client.Statistics.Drops[DropReason.DataBeforeHandshake]);
         Assert.Equal(1, client.Statistics.Drops[DropReason.SynAckWrongAck]);
 
@@ -381,7 +399,7 @@ public class ClientConnectionTests
 
     private string Answer(ClientConnection client, byte[] datagram)
     {
-        int length = client.HandleDatagram(datagram, T0, _answer);
+        int length = client.HandleDatagram(datagram, T0, _answer).AnswerLength;
         Assert.True(length > 0, "expected an answer");
         return Describe(_answer.AsSpan(0, length));
     }

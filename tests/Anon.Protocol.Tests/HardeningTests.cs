@@ -92,7 +92,7 @@ public class HardeningTests
             if (i % TurnEvery == 0 && pending > 0)
             {
                 int reply = gateway.HandleDatagram(clientAddress, toGateway.AsSpan(0, pending), now, toClient).AnswerLength;
-                pending = reply > 0 ? client.HandleDatagram(toClient.AsSpan(0, reply), now, toGateway) : 0;
+                pending = reply > 0 ? client.HandleDatagram(toClient.AsSpan(0, reply), now, toGateway).AnswerLength : 0;
                 completedAt = client.IsComplete && completedAt < 0 ? i : completedAt;
             }
         }
@@ -124,7 +124,7 @@ public class HardeningTests
                 noise[11] &= 0b111;
             }
 
-            int answer = client.HandleDatagram(noise.AsSpan(0, length), T0, _answer);
+            int answer = client.HandleDatagram(noise.AsSpan(0, length), T0, _answer).AnswerLength;
             Assert.True(answer is 0 or SegmentHeader.Size);
         }
 

@@ -110,12 +110,16 @@ public sealed class ClientLoop : IDisposable
 
         ReadOnlySpan<byte> datagram = _receiveBuffer.AsSpan(0, length);
         TimeSpan now = _clock.Now;
-        _log.Packet(PacketDirection.Receive, datagram);
         Recorder?.Record(PacketDirection.Receive, datagram, now);
-        int answer = connection.HandleDatagram(datagram, now, _sendBuffer);
-        if (answer > 0)
+        ClientDatagramOutcome outcome = connection.HandleDatagram(datagram, now, _sendBuffer);
+        if (outcome.Received is { } received)
         {
-            Send(connection, _sendBuffer.AsSpan(0, answer));
+            _log.Packet(PacketDirection.Receive, received); // before the answer's SEND line: the connection itself logs nothing
+        }
+
+        if (outcome.HasAnswer)
+        {
+            Send(connection, _sendBuffer.AsSpan(0, outcome.AnswerLength));
         }
 
         while (connection.PollRefusal(out DropReason reason))

@@ -55,7 +55,7 @@ public class TargetedLossTests
         while (length > 0 && exchanges++ < 100)
         {
             int answer = gateway.HandleDatagram(Packets.Address(40000), toGateway.AsSpan(0, length), TimeSpan.Zero, toClient).AnswerLength;
-            length = answer > 0 ? client.HandleDatagram(toClient.AsSpan(0, answer), TimeSpan.Zero, toGateway) : 0;
+            length = answer > 0 ? client.HandleDatagram(toClient.AsSpan(0, answer), TimeSpan.Zero, toGateway).AnswerLength : 0;
         }
 
         Assert.True(client.IsComplete);

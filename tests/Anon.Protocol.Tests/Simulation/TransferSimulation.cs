@@ -196,7 +196,7 @@ internal sealed class TransferSimulation
             return;
         }
 
-        int answer = client.HandleDatagram(delivery.Datagram, now, _buffer);
+        int answer = client.HandleDatagram(delivery.Datagram, now, _buffer).AnswerLength;
         if (answer > 0)
         {
             _network.Send(delivery.To, Gateway, _buffer.AsSpan(0, answer), now);
