@@ -70,16 +70,15 @@ public sealed partial class FleetTests(WebFixture web, ITestOutputHelper output)
             }));
             Assert.True(holding.Wait(TimeSpan.FromSeconds(10)), "the held client got no first segment through nginx");
             int[] Holders() => [.. Enumerable.Range(0, gateways.Length).Where(i => OpenedCount(i) > 0)];
-            Assert.True(await Eventually(() => Holders().Length > 0, TimeSpan.FromSeconds(10)), "no gateway logged the held client's connection");
+            await Expect.EventuallyAsync(() => Holders().Length > 0, TimeSpan.FromSeconds(10), "a gateway logging the held client's connection");
             Assert.True(Holders().Length == 1, $"{Holders().Length} gateways logged a connection for the one held client");
             int held = Holders()[0];
 
             Task<TimeSpan> wave = RunWaveAsync(port, "m");
-            Assert.True(await Eventually(() => OpenedCount(held) > 1, TimeSpan.FromSeconds(10)), "the wave's clients never reached the held client's gateway");
+            await Expect.EventuallyAsync(() => OpenedCount(held) > 1, TimeSpan.FromSeconds(10), "the wave's clients reaching the held client's gateway");
             Assert.False(wave.IsCompleted, "the wave ended before the gateway held any of its clients");
             Task<ProcessResult> stopping = gateways[held].StopAsync();
-            Assert.True(await Eventually(() => File.ReadAllText(GatewayLog(held)).Contains("stopping: ", StringComparison.Ordinal), TimeSpan.FromSeconds(10)),
-                "the gateway never said that it was stopping");
+            await Expect.EventuallyAsync(() => File.ReadAllText(GatewayLog(held)).Contains("stopping: ", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "the gateway saying it is stopping");
             resume.Set();
 
             TimeSpan took = await wave; // asserts every client's exit code, output and file
@@ -97,23 +96,6 @@ public sealed partial class FleetTests(WebFixture web, ITestOutputHelper output)
             Assert.Equal(figures.Groups["total"].Value, figures.Groups["finished"].Value);
             Assert.EndsWith(" 0 cut at the drain timeout", drained, StringComparison.Ordinal);
         });
-    }
-
-    /// <summary>Polls <paramref name="condition"/> every 25 ms; whether it held within <paramref name="limit"/>.</summary>
-    private static async Task<bool> Eventually(Func<bool> condition, TimeSpan limit)
-    {
-        var waited = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (waited.Elapsed > limit)
-            {
-                return false;
-            }
-
-            await Task.Delay(25);
-        }
-
-        return true;
     }
 
     /// <summary>Connections the gateway's log says it opened ("connection from PEER opened").</summary>

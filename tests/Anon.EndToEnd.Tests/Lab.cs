@@ -34,6 +34,20 @@ public sealed class Scratch : IDisposable
 
 internal static partial class Expect
 {
+    /// <summary>
+    /// Polls <paramref name="condition"/> every 50 ms and fails the test, naming what was awaited,
+    /// when it has not held within <paramref name="limit"/>: for what a program does on its own time.
+    /// </summary>
+    public static async Task EventuallyAsync(Func<bool> condition, TimeSpan limit, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(condition))] string what = "")
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(waited.Elapsed < limit, $"not within {limit.TotalSeconds:0.#} s: {what}");
+            await Task.Delay(50);
+        }
+    }
+
     public static byte[] Fixture(string name) => File.ReadAllBytes(Path.Combine(Programs.FixturesDirectory, name));
 
     /// <summary>A minisign signature of LIGHTON_COMMAND (minisign 0.11; the vector of MinisignTests), to serve as LIGHTON_COMMAND.minisig.</summary>

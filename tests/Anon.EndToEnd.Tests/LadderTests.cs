@@ -63,16 +63,6 @@ public sealed class LadderTests(WebFixture web) : IClassFixture<WebFixture>, IDi
     }
 
     [Fact]
-    public async Task The_diagram_cannot_be_asked_for_in_watch_mode()
-    {
-        ProcessResult client = await Programs.RunClientAsync(
-            Expect.ClientArguments(9, _scratch.PathOf("client.log"), _scratch.PathOf("out.txt"), "--diagram", "-", "--watch", "5"));
-
-        Assert.Equal(64, client.ExitCode);
-        Assert.Contains("--diagram", client.Error, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public async Task A_live_ladder_through_the_lossy_relay_marks_every_dropped_datagram_lost()
     {
         LiveLadder run = await LadderCommand.RunLiveAsync(pageBytes: 1541, loss: 0.3, seed: 3);

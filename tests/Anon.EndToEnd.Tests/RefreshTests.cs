@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Anon.Lab;
 
 namespace Anon.EndToEnd.Tests;
@@ -16,10 +15,10 @@ public sealed class RefreshTests(WebFixture web) : IClassFixture<WebFixture>, ID
         int notModifiedBefore = web.Server.NotModified;
 
         Assert.Contains("LED is ON", (await Fetch(gateway, "1")).Output, StringComparison.Ordinal);
-        await WaitUntil(() => web.Server.NotModified > notModifiedBefore, "a conditional request answered 304");
+        await Expect.EventuallyAsync(() => web.Server.NotModified > notModifiedBefore, TimeSpan.FromSeconds(60), "a conditional request answered 304");
 
         web.Server.Serve("changing", Expect.Fixture("LIGHTOFF_COMMAND"));
-        await WaitUntil(() => LogContains("page changed: now 13113 bytes, COMMAND=LIGHTOFF (was COMMAND=LIGHTON)"), "the gateway noticing the change");
+        await Expect.EventuallyAsync(() => LogContains("page changed: now 13113 bytes, COMMAND=LIGHTOFF (was COMMAND=LIGHTON)"), TimeSpan.FromSeconds(60), "the gateway noticing the change");
         ProcessResult after = await Fetch(gateway, "2");
 
         Assert.Contains("LED is OFF", after.Output, StringComparison.Ordinal);
@@ -33,13 +32,13 @@ public sealed class RefreshTests(WebFixture web) : IClassFixture<WebFixture>, ID
         await using GatewayProcess gateway = await GatewayProcess.StartAsync(url, _scratch.PathOf("g.log"), "--refresh", "0.2");
 
         web.Server.Remove("flaky");
-        await WaitUntil(() => LogContains("refresh failed: cannot download"), "a failed refresh");
+        await Expect.EventuallyAsync(() => LogContains("refresh failed: cannot download"), TimeSpan.FromSeconds(60), "a failed refresh");
         ProcessResult during = await Fetch(gateway, "1");
         Assert.Equal(0, during.ExitCode);
         Assert.Equal(Expect.Fixture("LIGHTON_COMMAND"), File.ReadAllBytes(_scratch.PathOf("out1.txt")));
 
         web.Server.Serve("flaky", Expect.Fixture("LIGHTOFF_COMMAND"));
-        await WaitUntil(() => LogContains("works again") && LogContains("page changed"), "the refresh recovering");
+        await Expect.EventuallyAsync(() => LogContains("works again") && LogContains("page changed"), TimeSpan.FromSeconds(60), "the refresh recovering");
         Assert.Contains("LED is OFF", (await Fetch(gateway, "2")).Output, StringComparison.Ordinal);
     }
 
@@ -51,7 +50,7 @@ public sealed class RefreshTests(WebFixture web) : IClassFixture<WebFixture>, ID
         int requests = web.Server.Requests;
 
         // The gateway says when it will ask again: not before the hour is up.
-        await WaitUntil(() => LogContains("max-age keeps the page fresh for 3600 s: refreshing after that, not every 0.2 s"), "the refresh schedule");
+        await Expect.EventuallyAsync(() => LogContains("max-age keeps the page fresh for 3600 s: refreshing after that, not every 0.2 s"), TimeSpan.FromSeconds(60), "the refresh schedule");
         await Task.Delay(TimeSpan.FromSeconds(1.5)); // seven and more --refresh intervals: none of them asks
 
         Assert.Equal(requests, web.Server.Requests);
@@ -67,15 +66,5 @@ public sealed class RefreshTests(WebFixture web) : IClassFixture<WebFixture>, ID
         using var stream = new FileStream(_scratch.PathOf("g.log"), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd().Contains(text, StringComparison.Ordinal);
-    }
-
-    private static async Task WaitUntil(Func<bool> condition, string what)
-    {
-        var waited = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60), $"waited a minute for {what}");
-            await Task.Delay(50);
-        }
     }
 }

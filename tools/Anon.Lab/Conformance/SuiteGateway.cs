@@ -515,9 +515,16 @@ public sealed class SuiteGateway : IDisposable
     private void OnTimers()
     {
         TimeSpan now = _clock.Elapsed;
-        foreach ((TimeSpan due, Connection late, byte[] datagram) in _delayed.Where(d => d.Due <= now).ToList())
+        for (int i = 0; i < _delayed.Count;) // most often none: nothing is made every 5 ms
         {
-            _delayed.Remove((due, late, datagram));
+            if (_delayed[i].Due > now)
+            {
+                i++;
+                continue;
+            }
+
+            (_, Connection late, byte[] datagram) = _delayed[i];
+            _delayed.RemoveAt(i); // in the order they were queued
             Send(late, datagram);
         }
 
