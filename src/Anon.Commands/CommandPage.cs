@@ -51,6 +51,11 @@ public static class CommandPage
         $"cannot parse the command: the first line is \"{DescribeFirstLine(content)}\"; " +
         "a command page's first line is COMMAND=LIGHTON or COMMAND=LIGHTOFF (or the bare word, in any case)";
 
+    /// <summary>What a page holds, as the gateway's log and status page say it: "COMMAND=LIGHTON", or why no command is recognised.</summary>
+    public static string Describe(ReadOnlySpan<byte> content) => TryParse(content, out LightCommand command)
+        ? command.ToPageText()
+        : $"no known command: first line is \"{DescribeFirstLine(content)}\"";
+
     /// <summary>The first line as text, shortened and with control characters replaced, safe to put in a log or a message.</summary>
     public static string DescribeFirstLine(ReadOnlySpan<byte> content)
     {

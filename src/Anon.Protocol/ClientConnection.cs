@@ -10,7 +10,7 @@ namespace Anon.Protocol;
 /// Inputs: <see cref="HandleDatagram"/> (datagrams from the gateway only: the caller's socket is
 /// connected to it) and <see cref="HandleTimeout"/>. Outputs: the answer written by
 /// <see cref="HandleDatagram"/>, timer-driven sends from <see cref="PollTransmit"/> (the first SYN
-/// and retransmissions), <see cref="PollTimeout"/>, and <see cref="PollRefusal"/> (each kind of
+/// and retransmissions), <see cref="PollTimeout"/>, and <see cref="PollNewDropReason"/> (each kind of
 /// datagram dropped, once per transfer, for the log). <see cref="HandleUnreachable"/> takes the
 /// socket's word that nothing listens at the gateway's port.
 /// </remarks>
@@ -34,8 +34,8 @@ public sealed class ClientConnection
     private TimeSpan? _fallbackAt;           // Established: when a new handshake starts if no segment has come
     private TimeSpan? _handshakeBudgetEnd;   // after a new handshake: when it must have brought data
     private TimeSpan? _lingerDeadline;
-    private ulong _refusalsSeen;     // one bit per DropReason met in this transfer
-    private ulong _refusalsUnpolled; // of those, the ones PollRefusal has not yet yielded
+    private DropReasonSet _dropReasonsMet;      // every reason a datagram was dropped for in this transfer
+    private DropReasonSet _dropReasonsUnpolled; // of those, the ones PollNewDropReason has not yet yielded
     private DropReason _dropped; // of the datagram being handled
 
     /// <param name="initialSequence">Our ISN: random in normal use (PROTOCOL.md "Handshake").</param>
@@ -63,7 +63,10 @@ public sealed class ClientConnection
     /// <summary>Why the transfer failed; null unless <see cref="State"/> is Failed.</summary>
     public ClientFailure? Failure { get; private set; }
 
-    public ClientStatistics Statistics { get; } = new();
+    private ClientStatistics _statistics;
+
+    /// <summary>The running totals, as a copy.</summary>
+    public ClientStatistics Statistics => _statistics;
 
     /// <summary>True once the content is complete (Finished or Closed).</summary>
     public bool IsComplete => State is ClientState.Finished or ClientState.Closed;
@@ -75,7 +78,7 @@ public sealed class ClientConnection
     /// <returns>The header read, the answer's length and why the datagram was dropped, if it was: what the caller logs and sends.</returns>
     public ClientDatagramOutcome HandleDatagram(ReadOnlySpan<byte> datagram, TimeSpan now, Span<byte> answer)
     {
-        Statistics.DatagramsReceived++;
+        _statistics.DatagramsReceived++;
         _dropped = DropReason.None;
         if (!SegmentHeader.TryRead(datagram, out SegmentHeader header))
         {
@@ -111,19 +114,7 @@ public sealed class ClientConnection
     /// happens: the log says what the gateway sent that this client does not take, without a line per
     /// datagram. <see cref="ClientStatistics.Drops"/> has the counts.
     /// </summary>
-    public bool PollRefusal(out DropReason reason)
-    {
-        if (_refusalsUnpolled == 0)
-        {
-            reason = DropReason.None;
-            return false;
-        }
-
-        int bit = System.Numerics.BitOperations.TrailingZeroCount(_refusalsUnpolled);
-        _refusalsUnpolled &= _refusalsUnpolled - 1;
-        reason = (DropReason)bit;
-        return true;
-    }
+    public bool PollNewDropReason(out DropReason reason) => _dropReasonsUnpolled.TryTakeFirst(out reason);
 
     /// <summary>Writes the next packet due from a timer (the first SYN, or a retransmission).</summary>
     public bool PollTransmit(Span<byte> buffer, out int length)
@@ -136,7 +127,7 @@ public sealed class ClientConnection
 
         _transmitPending = false;
         _lastAnswer.WriteTo(buffer);
-        Statistics.DatagramsSent++;
+        _statistics.DatagramsSent++;
         length = SegmentHeader.Size;
         return true;
     }
@@ -173,7 +164,7 @@ public sealed class ClientConnection
             case ClientState.SynSent or ClientState.Established or ClientState.Receiving when now >= GiveUpAt:
                 Fail(State switch
                 {
-                    ClientState.SynSent when Statistics.NewHandshakes == 0 => ClientFailureKind.NoAnswer,
+                    ClientState.SynSent when _statistics.NewHandshakes == 0 => ClientFailureKind.NoAnswer,
                     ClientState.SynSent or ClientState.Established => ClientFailureKind.NoData,
                     _ => ClientFailureKind.Stalled,
                 });
@@ -184,7 +175,7 @@ public sealed class ClientConnection
             case ClientState.SynSent or ClientState.Established when now >= _retransmitAt:
                 // Only the SYN and the handshake ACK expect an answer of their own; later ACKs are
                 // answered by the gateway's next segment, which its own timer brings.
-                Statistics.Retransmissions++;
+                _statistics.Retransmissions++;
                 _retransmitted = true;
                 _rto.BackOff();
                 Send(now);
@@ -208,7 +199,7 @@ public sealed class ClientConnection
         {
             if (!_retransmitted)
             {
-                Statistics.HandshakeRoundTripTime = now - _sentAt;
+                _statistics.HandshakeRoundTripTime = now - _sentAt;
                 _rto.AddSample(now - _sentAt); // Karn's rule (RFC 6298 §3): a SYN sent once
             }
 
@@ -251,7 +242,7 @@ public sealed class ClientConnection
         {
             // A segment we already have: its acknowledgment was lost or it was duplicated on the way.
             // Acknowledge again, never append again.
-            Statistics.DuplicateSegments++;
+            _statistics.DuplicateSegments++;
             return Repeat(now, answer);
         }
 
@@ -268,7 +259,7 @@ public sealed class ClientConnection
 
         if (!header.IsAck)
         {
-            Statistics.Leniencies |= header.IsFin ? PeerLeniency.FinWithoutAck : PeerLeniency.DataWithoutAck;
+            _statistics.Leniencies |= header.IsFin ? PeerLeniency.FinWithoutAck : PeerLeniency.DataWithoutAck;
         }
 
         if (_content.WrittenCount + payload.Length > _options.MaximumContentLength)
@@ -278,7 +269,7 @@ public sealed class ClientConnection
         }
 
         _content.Write(payload);
-        Statistics.PayloadBytesReceived += payload.Length;
+        _statistics.PayloadBytesReceived += payload.Length;
         _expectedSequence += payload.Length;
         _retransmitAt = null;
         _fallbackAt = null;
@@ -318,7 +309,7 @@ public sealed class ClientConnection
     {
         _idleDeadline = now + _options.IdleTimeout;
         _lastAnswer.WriteTo(answer);
-        Statistics.DatagramsSent++;
+        _statistics.DatagramsSent++;
         return SegmentHeader.Size;
     }
 
@@ -351,7 +342,7 @@ public sealed class ClientConnection
     {
         _handshakeBudgetEnd ??= _idleDeadline;
         _fallbackAt = null;
-        Statistics.NewHandshakes++;
+        _statistics.NewHandshakes++;
         StartHandshake(_newInitialSequence(), now);
     }
 
@@ -365,10 +356,12 @@ public sealed class ClientConnection
     private int Drop(DropReason reason)
     {
         _dropped = reason;
-        Statistics.Drops.Add(reason);
-        ulong bit = 1UL << (int)reason;
-        _refusalsUnpolled |= bit & ~_refusalsSeen;
-        _refusalsSeen |= bit;
+        _statistics.Drops.Add(reason);
+        if (_dropReasonsMet.Add(reason))
+        {
+            _dropReasonsUnpolled.Add(reason);
+        }
+
         return 0;
     }
 

@@ -1,8 +1,8 @@
 namespace Anon.Protocol;
 
-/// <summary>Running totals of the client's core; see <see cref="GatewayStatistics"/> for the conventions.</summary>
+/// <summary>Running totals of the client's core: a value, copied whole, as <see cref="GatewayStatistics"/>.</summary>
 #pragma warning disable CA1051 // Counters are plain fields so the hot path increments them without calls.
-public sealed class ClientStatistics
+public struct ClientStatistics
 {
     public long DatagramsReceived;
     public long DatagramsSent;
@@ -21,10 +21,10 @@ public sealed class ClientStatistics
     public long DuplicateSegments;
 
     /// <summary>Datagrams that fit nothing expected: runts, odd flags, wrong ack, segments ahead of the expected one.</summary>
-    public long Dropped => Drops.Total;
+    public readonly long Dropped => Drops.Total;
 
     /// <summary>The dropped datagrams by reason.</summary>
-    public DropCounters Drops { get; } = new();
+    public DropCounts Drops;
 
     /// <summary>The departures from this project's wire that the gateway used and that were accepted.</summary>
     public PeerLeniency Leniencies;

@@ -1,8 +1,8 @@
 namespace Anon.Protocol;
 
 /// <summary>
-/// Why a datagram was dropped: one name per refusal (PROTOCOL.md "What we accept from others").
-/// Each is counted; a refusal on an open connection is also reported once per connection, so that
+/// Why a datagram was dropped: one name per thing not taken (PROTOCOL.md "What we accept from others").
+/// Each is counted; a drop on an open connection is also reported once per reason and connection, so that
 /// whoever runs the peer learns which of its habits this side does not take.
 /// </summary>
 /// <remarks>The words for people live at the edge; the core only names the reason.</remarks>

@@ -57,8 +57,10 @@ internal sealed class GatewayConnection
     /// <summary>When the segment in flight is due to be sent again.</summary>
     public TimeSpan RetransmitAt { get; private set; }
 
-    /// <summary>One bit per <see cref="DropReason"/> already reported for this connection.</summary>
-    public ulong RefusalsReported { get; set; }
+    /// <summary>The reasons already reported for this connection's dropped datagrams (a field: the set is a value).</summary>
+#pragma warning disable CA1051
+    public DropReasonSet DropReasonsReported;
+#pragma warning restore CA1051
 
     /// <summary>The departures from our wire this connection's client used and that were accepted.</summary>
     public PeerLeniency Leniencies { get; private set; }

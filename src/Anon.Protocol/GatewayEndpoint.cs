@@ -48,7 +48,10 @@ public sealed class GatewayEndpoint
         }
     }
 
-    public GatewayStatistics Statistics { get; } = new();
+    private GatewayStatistics _statistics;
+
+    /// <summary>The running totals, as a copy.</summary>
+    public GatewayStatistics Statistics => _statistics;
 
     public int ConnectionCount => _connections.Count;
 
@@ -107,22 +110,22 @@ public sealed class GatewayEndpoint
     /// <returns>What became of the datagram; its answer, if any, goes to <paramref name="source"/>.</returns>
     public DatagramOutcome HandleDatagram(PeerAddress source, ReadOnlySpan<byte> datagram, TimeSpan now, Span<byte> answer)
     {
-        Statistics.DatagramsReceived++;
+        _statistics.DatagramsReceived++;
         GatewayConnection? connection = _connections.GetValueOrDefault(source);
         if (!SegmentHeader.TryRead(datagram, out SegmentHeader header))
         {
-            return Refuse(connection, DropReason.TooShort, now, null);
+            return Drop(connection, DropReason.TooShort, now, null);
         }
 
         if (header.HasReservedBits)
         {
-            Statistics.ReservedBitsSet++;
+            _statistics.ReservedBitsSet++;
         }
 
         if (datagram.Length > SegmentHeader.Size)
         {
             // Clients send headers only: a payload means a broken or hostile sender.
-            return Refuse(connection, DropReason.ClientPayload, now, header);
+            return Drop(connection, DropReason.ClientPayload, now, header);
         }
 
         DatagramOutcome outcome = header.ControlFlags switch
@@ -130,7 +133,7 @@ public sealed class GatewayEndpoint
             SegmentFlags.Syn => AnswerSyn(source, connection, header, now, answer),
             SegmentFlags.Ack or (SegmentFlags.Ack | SegmentFlags.Fin) => HandleAck(source, connection, header, now, answer),
             SegmentFlags.Fin => HandleBareFin(connection, header, now),
-            _ => Refuse(connection, DropReason.UnexpectedFlags, now, header),
+            _ => Drop(connection, DropReason.UnexpectedFlags, now, header),
         };
         if (outcome.HasAnswer)
         {
@@ -151,19 +154,19 @@ public sealed class GatewayEndpoint
             }
             else if (connection.TryRetransmit(now))
             {
-                Statistics.Retransmissions++;
+                _statistics.Retransmissions++;
                 _retransmissions.Enqueue(connection);
                 _timers.Arm(connection, connection.RetransmitAt);
             }
             else if (connection.IsClosing)
             {
-                Statistics.ClosesUnconfirmed++;
+                _statistics.ClosesUnconfirmed++;
                 connection.Abandon();
                 Close(connection, GatewayEventKind.CloseUnconfirmed, now);
             }
             else
             {
-                Statistics.ConnectionsTimedOut++;
+                _statistics.ConnectionsTimedOut++;
                 connection.Abandon();
                 Close(connection, GatewayEventKind.TimedOut, now);
             }
@@ -199,12 +202,12 @@ public sealed class GatewayEndpoint
     {
         if (!_accepting)
         {
-            return Refuse(connection, DropReason.Draining, now, syn);
+            return Drop(connection, DropReason.Draining, now, syn);
         }
 
         // Stateless: the same SYN always gets the same SYN|ACK (within a cookie slot), whether it is
         // new, a retransmission, or from a client that restarted with a new ISN.
-        Statistics.SynsAnswered++;
+        _statistics.SynsAnswered++;
         LastSynAnsweredAt = now;
         SequenceNumber isn = _cookies.Issue(source, syn.Sequence, now);
         var synAck = new SegmentHeader(isn, syn.Sequence + 1, SegmentFlags.Syn | SegmentFlags.Ack);
@@ -227,7 +230,7 @@ public sealed class GatewayEndpoint
                 case AckOutcome.AwaitingFin:
                     return Taken(header);
                 default:
-                    Statistics.DuplicateAcks++;
+                    _statistics.DuplicateAcks++;
                     return Taken(header);
             }
         }
@@ -236,30 +239,30 @@ public sealed class GatewayEndpoint
         // (seq = client ISN + 1, ack = gateway ISN + 1).
         if (header.IsFin || !_cookies.Verify(source, header.Sequence - 1, header.Acknowledgment - 1, now))
         {
-            return Refuse(connection, connection is null ? DropReason.NoConnection : DropReason.AckOutOfRange, now, header);
+            return Drop(connection, connection is null ? DropReason.NoConnection : DropReason.AckOutOfRange, now, header);
         }
 
         if (connection is not null)
         {
-            Statistics.ConnectionsReplaced++;
+            _statistics.ConnectionsReplaced++;
             connection.Abandon();
             Close(connection, GatewayEventKind.Replaced, now);
         }
         else if (_connections.Count >= _options.MaximumConnections)
         {
-            // Refusals are counted, not reported one by one: a flood of them must not flood the log.
-            return Refuse(null, DropReason.TableFull, now, header);
+            // These drops are counted, not reported one by one: a flood of them must not flood the log.
+            return Drop(null, DropReason.TableFull, now, header);
         }
         else if (_newConnectionLimit is { } limit && !limit.TryAcquire(source, now))
         {
-            return Refuse(null, DropReason.RateLimited, now, header);
+            return Drop(null, DropReason.RateLimited, now, header);
         }
 
         connection = new GatewayConnection(
             source, header.Sequence - 1, header.Acknowledgment - 1, _content, _options.Retransmission, _sharedEstimate, now);
         _connections.Add(source, connection);
         PeakConnectionCount = Math.Max(PeakConnectionCount, _connections.Count);
-        Statistics.ConnectionsOpened++;
+        _statistics.ConnectionsOpened++;
         _events.Enqueue(new GatewayEvent(GatewayEventKind.Opened, source, TimeSpan.Zero, 0, 0));
         _timers.Arm(connection, connection.RetransmitAt);
         return Segment(connection, header, answer);
@@ -269,12 +272,12 @@ public sealed class GatewayEndpoint
     {
         if (connection is null)
         {
-            return Refuse(null, DropReason.NoConnection, now, header);
+            return Drop(null, DropReason.NoConnection, now, header);
         }
 
         if (!connection.HandleBareFin())
         {
-            return Refuse(connection, DropReason.FinWithoutAck, now, header);
+            return Drop(connection, DropReason.FinWithoutAck, now, header);
         }
 
         Complete(connection, now);
@@ -283,7 +286,7 @@ public sealed class GatewayEndpoint
 
     private void Complete(GatewayConnection connection, TimeSpan now)
     {
-        Statistics.ConnectionsCompleted++;
+        _statistics.ConnectionsCompleted++;
         _sharedEstimate = connection.RoundTripEstimate ?? _sharedEstimate;
         Close(connection, GatewayEventKind.Completed, now);
     }
@@ -293,15 +296,13 @@ public sealed class GatewayEndpoint
     /// reports the reason the first time that connection meets it. Datagrams outside any connection
     /// are only counted: a flood of them must not flood the log.
     /// </summary>
-    private DatagramOutcome Refuse(GatewayConnection? connection, DropReason reason, TimeSpan now, SegmentHeader? header)
+    private DatagramOutcome Drop(GatewayConnection? connection, DropReason reason, TimeSpan now, SegmentHeader? header)
     {
-        Statistics.Drops.Add(reason);
-        ulong bit = 1UL << (int)reason;
-        if (connection is not null && (connection.RefusalsReported & bit) == 0)
+        _statistics.Drops.Add(reason);
+        if (connection is not null && connection.DropReasonsReported.Add(reason))
         {
-            connection.RefusalsReported |= bit;
             _events.Enqueue(new GatewayEvent(
-                GatewayEventKind.Refused, connection.Peer, now - connection.OpenedAt,
+                GatewayEventKind.NewDropReason, connection.Peer, now - connection.OpenedAt,
                 connection.BytesAcknowledged, connection.Retransmissions, reason, connection.Leniencies));
         }
 
@@ -323,8 +324,8 @@ public sealed class GatewayEndpoint
 
     private void CountSent(int length)
     {
-        Statistics.DatagramsSent++;
-        Statistics.PayloadBytesSent += length - SegmentHeader.Size;
+        _statistics.DatagramsSent++;
+        _statistics.PayloadBytesSent += length - SegmentHeader.Size;
     }
 
     private void Close(GatewayConnection connection, GatewayEventKind reason, TimeSpan now)

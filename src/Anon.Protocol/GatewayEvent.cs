@@ -23,9 +23,9 @@ public enum GatewayEventKind
 
     /// <summary>
     /// A datagram from the connection's client was dropped for a reason not met before on this
-    /// connection (<see cref="GatewayEvent.Refusal"/>); later ones for the same reason are only counted.
+    /// connection (<see cref="GatewayEvent.DropReason"/>); later ones for the same reason are only counted.
     /// </summary>
-    Refused,
+    NewDropReason,
 }
 
 /// <summary>Something that happened to a connection, for the log and the counters.</summary>
@@ -33,7 +33,7 @@ public enum GatewayEventKind
 /// <param name="Elapsed">Time since the connection opened.</param>
 /// <param name="BytesAcknowledged">Content bytes the client has acknowledged.</param>
 /// <param name="Retransmissions">Segments sent again on this connection.</param>
-/// <param name="Refusal">Why the datagram was dropped, for <see cref="GatewayEventKind.Refused"/>.</param>
+/// <param name="DropReason">Why the datagram was dropped, for <see cref="GatewayEventKind.NewDropReason"/>.</param>
 /// <param name="Leniencies">The departures from our wire the client used and that were accepted, so far.</param>
 public readonly record struct GatewayEvent(
     GatewayEventKind Kind,
@@ -41,5 +41,5 @@ public readonly record struct GatewayEvent(
     TimeSpan Elapsed,
     int BytesAcknowledged,
     int Retransmissions,
-    DropReason Refusal = DropReason.None,
+    DropReason DropReason = DropReason.None,
     PeerLeniency Leniencies = PeerLeniency.None);

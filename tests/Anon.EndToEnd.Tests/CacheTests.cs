@@ -36,7 +36,7 @@ public sealed class CacheTests(ITestOutputHelper output) : IDisposable
                 Assert.True(status.RootElement.GetProperty("page").GetProperty("fromCache").GetBoolean());
             }
 
-            Assert.Contains("anon_gateway_page_from_cache 1", await http.GetStringAsync(new Uri($"http://127.0.0.1:{statusPort}/metrics")), StringComparison.Ordinal);
+            Assert.Matches(@"\nanon_gateway_page_from_cache\{[^}]*\} 1\n", await http.GetStringAsync(new Uri($"http://127.0.0.1:{statusPort}/metrics")));
 
             // Upstream back on the same address: the next refresh asks with the cached validators.
             await using PageServer back = await PageServer.StartAsync(port);

@@ -23,7 +23,7 @@ public class PeerWordsTests
     [Fact]
     public void Every_drop_reason_and_failure_has_words_of_its_own()
     {
-        string[] reasons = [.. DropCounters.Reasons.Select(PeerWords.Describe)];
+        string[] reasons = [.. DropCounts.Reasons.Select(PeerWords.Describe)];
         string[] failures = [.. Enum.GetValues<ClientFailureKind>().Select(kind => PeerWords.Describe(new ClientFailure(kind, TimeSpan.FromSeconds(1), 0, 1)))];
 
         Assert.Equal(reasons.Length, reasons.Distinct().Count());

@@ -171,8 +171,53 @@ public class BoundsAndCountersTests
     [Fact]
     public void The_reasons_listed_are_every_drop_reason_but_none()
     {
-        Assert.DoesNotContain(DropReason.None, DropCounters.Reasons);
-        Assert.Equal(Enum.GetValues<DropReason>().Length - 1, DropCounters.Reasons.Count());
+        Assert.DoesNotContain(DropReason.None, DropCounts.Reasons);
+        Assert.Equal(Enum.GetValues<DropReason>().Length - 1, DropCounts.Reasons.Count());
+    }
+
+    [Fact]
+    public void Every_drop_reason_has_a_count_of_its_own()
+    {
+        var counts = default(DropCounts);
+        foreach (DropReason reason in DropCounts.Reasons)
+        {
+            for (int i = 0; i <= (int)reason; i++)
+            {
+                counts.Add(reason);
+            }
+        }
+
+        Assert.All(DropCounts.Reasons, reason => Assert.Equal((int)reason + 1, counts[reason]));
+        Assert.Equal(DropCounts.Reasons.Sum(reason => (int)reason + 1), counts.Total);
+    }
+
+    [Fact]
+    public void Statistics_are_a_copy_that_the_core_does_not_change_afterwards()
+    {
+        GatewayEndpoint gateway = new(new byte[100], new FixedSynCookie(new SequenceNumber(100)));
+        GatewayStatistics before = gateway.Statistics;
+        byte[] answer = new byte[Segments.MaxDatagram];
+
+        gateway.HandleDatagram(new PeerAddress(System.Net.IPAddress.Loopback, 4000), new byte[3], T0, answer);
+
+        Assert.Equal(0, before.DatagramsReceived);
+        Assert.Equal(0, before.Drops[DropReason.TooShort]);
+        Assert.Equal(1, gateway.Statistics.DatagramsReceived);
+        Assert.Equal(1, gateway.Statistics.Drops[DropReason.TooShort]);
+    }
+
+    [Fact]
+    public void A_set_of_drop_reasons_yields_each_once_lowest_first()
+    {
+        var set = default(DropReasonSet);
+
+        Assert.True(set.Add(DropReason.OutOfOrder));
+        Assert.True(set.Add(DropReason.TooShort));
+        Assert.False(set.Add(DropReason.OutOfOrder));
+        Assert.True(set.TryTakeFirst(out DropReason first));
+        Assert.True(set.TryTakeFirst(out DropReason second));
+        Assert.False(set.TryTakeFirst(out DropReason none));
+        Assert.Equal((DropReason.TooShort, DropReason.OutOfOrder, DropReason.None), (first, second, none));
     }
 
     [Fact]

@@ -49,7 +49,7 @@ public class GatewayEndpointTests
         Assert.Equal(0, gateway.HandleDatagram(Client, Make(12346, 999, Ack), T0, _answer).AnswerLength);
         Assert.Equal(0, gateway.HandleDatagram(Client, Make(12346, 100, Ack), T0, _answer).AnswerLength);
         Assert.Equal(0, gateway.ConnectionCount);
-        Assert.Equal(2, gateway.Statistics.Unmatched);
+        Assert.Equal(2, gateway.Statistics.Drops[DropReason.NoConnection]);
 
         Assert.Equal("101 12347 ACK", Answer(gateway, Make(12346, 101, Ack)));
         Assert.Equal(1, gateway.ConnectionCount);
@@ -135,7 +135,7 @@ public class GatewayEndpointTests
         GatewayEndpoint gateway = Opened(Content(2000));
 
         Assert.Equal(0, gateway.HandleDatagram(Client, Make(12347, 5000, Ack), T0, _answer).AnswerLength);
-        Assert.Equal(1, gateway.Statistics.InvalidAcks);
+        Assert.Equal(1, gateway.Statistics.Drops[DropReason.AckOutOfRange]);
         Assert.Equal(1, gateway.ConnectionCount);
     }
 
@@ -315,7 +315,7 @@ public class GatewayEndpointTests
 
         Assert.Equal(0, gateway.HandleDatagram(Address(40001), Make(2, 101, Ack), T0, _answer).AnswerLength);
         Assert.Equal(1, gateway.ConnectionCount);
-        Assert.Equal(1, gateway.Statistics.ConnectionsRefused);
+        Assert.Equal(1, gateway.Statistics.Drops[DropReason.TableFull]);
     }
 
     [Fact]
@@ -332,10 +332,10 @@ public class GatewayEndpointTests
         synWithReservedBits[8] = 0xFF;
         Assert.Equal(SegmentHeader.Size, gateway.HandleDatagram(Client, synWithReservedBits, T0, _answer).AnswerLength);
 
-        Assert.Equal(1, gateway.Statistics.Runts);
-        Assert.Equal(3, gateway.Statistics.Unmatched);
+        Assert.Equal(1, gateway.Statistics.Drops[DropReason.TooShort]);
+        Assert.Equal(3, gateway.Statistics.Drops[DropReason.NoConnection] + gateway.Statistics.Drops[DropReason.UnexpectedFlags]);
         Assert.Equal(1, gateway.Statistics.ReservedBitsSet);
-        Assert.Equal(1, gateway.Statistics.UnexpectedPayloads);
+        Assert.Equal(1, gateway.Statistics.Drops[DropReason.ClientPayload]);
     }
 
     /// <summary>One connection of <paramref name="peer"/> from SYN to ACK|FIN, its one segment acknowledged after <paramref name="roundTrip"/>.</summary>

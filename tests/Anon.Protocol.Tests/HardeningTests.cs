@@ -100,7 +100,9 @@ public class HardeningTests
         Assert.True(client.IsComplete, $"client state {client.State}");
         Assert.InRange(completedAt, Datagrams * 9 / 10, Datagrams); // open for over 90 % of the noise
         Assert.Equal(content, client.Content.ToArray());
-        Assert.True(gateway.Statistics.Runts + gateway.Statistics.Unmatched + gateway.Statistics.InvalidAcks > 1_000_000);
+        DropCounts drops = gateway.Statistics.Drops;
+        Assert.True(
+            drops[DropReason.TooShort] + drops[DropReason.NoConnection] + drops[DropReason.UnexpectedFlags] + drops[DropReason.AckOutOfRange] + drops[DropReason.FinWithoutAck] > 1_000_000);
     }
 
     [Fact]
@@ -147,7 +149,7 @@ public class HardeningTests
         }
 
         Assert.Equal(20, opened); // the burst: twice the rate
-        Assert.Equal(80, gateway.Statistics.ConnectionsRateLimited);
+        Assert.Equal(80, gateway.Statistics.Drops[DropReason.RateLimited]);
         Assert.True(gateway.HandleDatagram(Address("10.0.0.2", 1), Packets.Make(1, 101, SegmentFlags.Ack), T0, _answer).AnswerLength > 0);
         Assert.True(gateway.HandleDatagram(Address("10.0.0.1", 500), Packets.Make(1, 101, SegmentFlags.Ack), T0 + TimeSpan.FromSeconds(1), _answer).AnswerLength > 0);
     }

@@ -122,7 +122,7 @@ public sealed class ClientLoop : IDisposable
             Send(connection, _sendBuffer.AsSpan(0, outcome.AnswerLength));
         }
 
-        while (connection.PollRefusal(out DropReason reason))
+        while (connection.PollNewDropReason(out DropReason reason))
         {
             _log.Event($"dropped {PeerWords.Describe(reason)} from the gateway (logged once a transfer; counted in the last line)");
         }
@@ -185,7 +185,7 @@ public sealed class ClientLoop : IDisposable
     /// <summary>Says, once a transfer, that the core abandoned a handshake that brought no data and began another.</summary>
     private void NoteNewHandshake(ClientConnection connection)
     {
-        if (connection.Statistics.NewHandshakes > 0 && !_newHandshakeLogged)
+        if (!_newHandshakeLogged && connection.Statistics.NewHandshakes > 0)
         {
             _newHandshakeLogged = true;
             _log.Event(ClientWords.NewHandshake);

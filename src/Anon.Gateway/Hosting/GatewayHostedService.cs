@@ -40,7 +40,7 @@ public sealed class GatewayHostedService(GatewaySettings settings, PacketLog log
             PageCache? cache = settings.CacheDirectory is { Length: > 0 } directory ? new PageCache(directory) : null;
             var source = new PageSource(_downloader, settings.Url, settings.Signing, TimeProvider.System, settings.RequireCommand);
             (PageVersion first, CachedPage? cached, string? upstreamError) = await FirstPageAsync(source, cache, cancellationToken).ConfigureAwait(false);
-            string command = PageRefresher.Describe(first.Content);
+            string command = CommandPage.Describe(first.Content);
             if (!CommandPage.TryParse(first.Content, out _))
             {
                 // Served all the same (the spec's devices report it, exit code 65), but never in silence.
@@ -57,25 +57,24 @@ public sealed class GatewayHostedService(GatewaySettings settings, PacketLog log
             System.Net.Sockets.Socket socket = passed is not null
                 ? Activated(passed)
                 : GatewaySocket.Bind(settings.Port, settings.BindAddress);
-            StatusBoard? status = null;
+            var status = new StatusBoard(ProgramVersion, ((IPEndPoint)socket.LocalEndPoint!).Port, TimeProvider.System);
+            if (cached is not null)
+            {
+                status.PageFromCache(settings.Url, first.Content, cached.FetchedAt, upstreamError!);
+            }
+            else
+            {
+                status.PageFetched(settings.Url, first.Content);
+            }
+
+            _metrics = new GatewayMetrics(status);
             if (settings.StatusEndPoint is { } statusEndPoint)
             {
-                status = new StatusBoard(ProgramVersion, ((IPEndPoint)socket.LocalEndPoint!).Port, TimeProvider.System);
-                if (cached is not null)
-                {
-                    status.PageFromCache(settings.Url, first.Content, cached.FetchedAt, upstreamError!);
-                }
-                else
-                {
-                    status.PageFetched(settings.Url, first.Content);
-                }
-
                 _statusServer = await StatusServer.StartAsync(statusEndPoint, status, cancellationToken).ConfigureAwait(false);
                 log.Event($"status page at {_statusServer.Address}");
             }
 
-            _metrics = new GatewayMetrics();
-            _loop = new GatewayLoop(socket, endpoint, new GatewayReporter(log, status, _metrics), allowed: settings.Allowed);
+            _loop = new GatewayLoop(socket, endpoint, new GatewayReporter(log, status, listConnections: _statusServer is not null), allowed: settings.Allowed);
 
             // The address the socket is bound to, when it is one: --bind's, or the passed socket's when systemd passed one.
             IPAddress? boundTo = passed is not null ? _loop.LocalEndPoint.Address : settings.BindAddress;
@@ -164,7 +163,7 @@ public sealed class GatewayHostedService(GatewaySettings settings, PacketLog log
         try
         {
             PageVersion page = await source.DownloadAsync(lastAccepted: cached?.Page, cancellationToken).ConfigureAwait(false);
-            log.Event($"downloaded {page.Content.Length} bytes: {PageRefresher.Describe(page.Content)}{(page.SignedAt is { } signedAt ? $", signed at {UtcTime.Of(signedAt)}" : "")}");
+            log.Event($"downloaded {page.Content.Length} bytes: {CommandPage.Describe(page.Content)}{(page.SignedAt is { } signedAt ? $", signed at {UtcTime.Of(signedAt)}" : "")}");
             if (cache?.SaveOrWarn(settings.Url, page, DateTimeOffset.UtcNow, log) is { } warning)
             {
                 Console.Error.WriteLine($"anonGateway: {warning}");

@@ -21,20 +21,22 @@ public sealed class GatewayReporter
 
     private readonly PacketLog _log;
     private readonly StatusBoard? _status;
-    private readonly GatewayMetrics? _metrics;
+    private readonly bool _listConnections;
     private readonly LogBudget _logBudget = new(ConnectionlessLogLinesPerSecond);
     private TrafficSnapshot _summarized = TrafficSnapshot.Empty;
     private TimeSpan _nextSummary = SummaryInterval;
 
-    public GatewayReporter(PacketLog log, StatusBoard? status = null, GatewayMetrics? metrics = null)
+    /// <param name="status">Where the figures go for the status page and the metrics.</param>
+    /// <param name="listConnections">Whether anyone shows open connections one by one (the status page does).</param>
+    public GatewayReporter(PacketLog log, StatusBoard? status = null, bool listConnections = false)
     {
         _log = log;
         _status = status;
-        _metrics = metrics;
+        _listConnections = listConnections;
     }
 
     /// <summary>How many open connections a snapshot should view: the status page lists some; nothing else needs them.</summary>
-    public int ConnectionsListed => _status is null ? 0 : ConnectionsListedOnStatus;
+    public int ConnectionsListed => _listConnections ? ConnectionsListedOnStatus : 0;
 
     /// <summary>The loop starts at <paramref name="now"/>: the first summary comes a minute later.</summary>
     public void Started(TimeSpan now) => _nextSummary = now + SummaryInterval;
@@ -77,8 +79,8 @@ public sealed class GatewayReporter
             GatewayEventKind.CloseUnconfirmed =>
                 $"connection from {peer} close unconfirmed: every byte sent, no answer to the FIN after every retransmission " +
                 $"(the client may have the page and have left before its ACK|FIN got through){accepted}",
-            GatewayEventKind.Refused =>
-                $"connection from {peer}: dropped {PeerWords.Describe(e.Refusal)} (logged once a connection; the minute summary counts them)",
+            GatewayEventKind.NewDropReason =>
+                $"connection from {peer}: dropped {PeerWords.Describe(e.DropReason)} (logged once a connection; the minute summary counts them)",
             _ => $"connection from {peer} replaced: the client restarted with a new handshake",
         });
     }
@@ -87,7 +89,6 @@ public sealed class GatewayReporter
     public void Figures(TrafficSnapshot snapshot)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
-        _metrics?.Post(snapshot);
         _status?.PostTraffic(snapshot);
         if (_logBudget.Skipped > 0)
         {
@@ -115,7 +116,6 @@ public sealed class GatewayReporter
     public void Stopped(TrafficSnapshot snapshot)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
-        _metrics?.Post(snapshot);
         _status?.PostTraffic(snapshot);
         Summarize(snapshot);
     }
@@ -124,22 +124,24 @@ public sealed class GatewayReporter
     private void Summarize(TrafficSnapshot now)
     {
         TrafficSnapshot last = _summarized;
-        if (now.ConnectionsOpened == last.ConnectionsOpened && now.DatagramsDropped == last.DatagramsDropped && now.SynsAnswered == last.SynsAnswered)
+        GatewayStatistics core = now.Core, before = last.Core;
+        if (core.ConnectionsOpened == before.ConnectionsOpened && now.DatagramsDropped == last.DatagramsDropped && core.SynsAnswered == before.SynsAnswered)
         {
             return;
         }
 
+        DropCounts drops = core.Drops;
         string rtt = now.RoundTrip is { } e ? $"{e.Smoothed.TotalMilliseconds:0.000} ms" : "not measured yet";
         _log.Event(
-            $"since the last summary: {now.ConnectionsOpened - last.ConnectionsOpened} connections opened, " +
-            $"{now.TransfersCompleted - last.TransfersCompleted} completed, {now.TransfersFailed - last.TransfersFailed} given up, " +
-            $"{now.ClosesUnconfirmed - last.ClosesUnconfirmed} closes unconfirmed, " +
-            $"{now.Retransmissions - last.Retransmissions} retransmissions, {now.DatagramsDropped - last.DatagramsDropped} datagrams dropped, " +
-            $"{now.PayloadBytesSent} bytes sent in all, RTT {rtt} " +
-            $"(totals: {now.SynsAnswered} SYNs answered, {now.Runts} too short, {now.UnexpectedPayloads} with a payload, " +
-            $"{now.Unmatched} unmatched, " +
-            $"{now.InvalidAcks} invalid acks, {now.DuplicateAcks} duplicate acks, " +
-            $"{now.RefusedTableFull} handshakes refused with the table full, {now.RateLimited} over the per-source rate, " +
+            $"since the last summary: {core.ConnectionsOpened - before.ConnectionsOpened} connections opened, " +
+            $"{core.ConnectionsCompleted - before.ConnectionsCompleted} completed, {core.ConnectionsTimedOut - before.ConnectionsTimedOut} given up, " +
+            $"{core.ClosesUnconfirmed - before.ClosesUnconfirmed} closes unconfirmed, " +
+            $"{core.Retransmissions - before.Retransmissions} retransmissions, {now.DatagramsDropped - last.DatagramsDropped} datagrams dropped, " +
+            $"{core.PayloadBytesSent} bytes sent in all, RTT {rtt} " +
+            $"(totals: {core.SynsAnswered} SYNs answered, {drops[DropReason.TooShort]} too short, {drops[DropReason.ClientPayload]} with a payload, " +
+            $"{drops[DropReason.NoConnection] + drops[DropReason.UnexpectedFlags]} unmatched, " +
+            $"{drops[DropReason.AckOutOfRange] + drops[DropReason.FinWithoutAck]} invalid acks, {core.DuplicateAcks} duplicate acks, " +
+            $"{drops[DropReason.TableFull]} handshakes refused with the table full, {drops[DropReason.RateLimited]} over the per-source rate, " +
             $"{now.NotAllowed} from addresses outside --allow, {now.SendErrors} send errors)");
         _summarized = now;
     }

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Anon.Protocol;
 
 namespace Anon.Gateway.Observability;
 
@@ -13,29 +14,73 @@ public sealed record GatewayStatus(string Version, DateTimeOffset StartedAt, int
 /// <param name="FromCache">True while the copy served is the one kept on disk, read at start because upstream failed.</param>
 public sealed record PageStatus(string Url, int Bytes, string Command, DateTimeOffset FetchedAt, DateTimeOffset CheckedAt, string? RefreshError, bool FromCache = false);
 
-/// <summary>The socket loop's figures, taken at <paramref name="At"/>.</summary>
-/// <param name="PeakOpenConnections">The most connections open at once since the gateway started.</param>
-/// <param name="ArmedTimers">Connections with a live retransmission timer.</param>
-/// <param name="TimerQueueEntries">Entries in the timer queue, stale ones included: a soak checks both return to 0.</param>
-/// <param name="ClosesUnconfirmed">Connections given up with every byte sent and the FIN unanswered: the client may have the page.</param>
-public sealed record TrafficStatus(
-    DateTimeOffset At,
-    int OpenConnections,
-    int PeakOpenConnections,
-    int ArmedTimers,
-    int TimerQueueEntries,
-    long TransfersCompleted,
-    long TransfersFailed,
-    long ClosesUnconfirmed,
-    long Retransmissions,
-    long DatagramsReceived,
-    long DatagramsSent,
-    long DatagramsDropped,
-    long PayloadBytesSent,
-    double? RoundTripMilliseconds,
-    IReadOnlyList<ConnectionStatus> Connections)
+/// <summary>The socket loop's figures as the status page and its JSON show them, taken at <see cref="At"/>.</summary>
+public sealed record TrafficStatus
 {
-    public static TrafficStatus None(DateTimeOffset at) => new(at, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, null, []);
+    public DateTimeOffset At { get; init; }
+
+    public int OpenConnections { get; init; }
+
+    /// <summary>The most connections open at once since the gateway started.</summary>
+    public int PeakOpenConnections { get; init; }
+
+    /// <summary>Connections with a live retransmission timer.</summary>
+    public int ArmedTimers { get; init; }
+
+    /// <summary>Entries in the timer queue, stale ones included: a soak checks both return to 0.</summary>
+    public int TimerQueueEntries { get; init; }
+
+    public long TransfersCompleted { get; init; }
+
+    public long TransfersFailed { get; init; }
+
+    /// <summary>Connections given up with every byte sent and the FIN unanswered: the client may have the page.</summary>
+    public long ClosesUnconfirmed { get; init; }
+
+    public long Retransmissions { get; init; }
+
+    public long DatagramsReceived { get; init; }
+
+    public long DatagramsSent { get; init; }
+
+    public long DatagramsDropped { get; init; }
+
+    public long PayloadBytesSent { get; init; }
+
+    public double? RoundTripMilliseconds { get; init; }
+
+    public IReadOnlyList<ConnectionStatus> Connections { get; init; } = [];
+
+    /// <summary>The figures of <paramref name="snapshot"/>, which the loop posted at <paramref name="at"/>.</summary>
+    public static TrafficStatus From(TrafficSnapshot snapshot, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        GatewayStatistics core = snapshot.Core;
+        return new TrafficStatus
+        {
+            At = at,
+            OpenConnections = snapshot.OpenConnections,
+            PeakOpenConnections = snapshot.PeakOpenConnections,
+            ArmedTimers = snapshot.ArmedTimers,
+            TimerQueueEntries = snapshot.TimerQueueEntries,
+            TransfersCompleted = core.ConnectionsCompleted,
+            TransfersFailed = core.ConnectionsTimedOut,
+            ClosesUnconfirmed = core.ClosesUnconfirmed,
+            Retransmissions = core.Retransmissions,
+            DatagramsReceived = core.DatagramsReceived,
+            DatagramsSent = core.DatagramsSent,
+            DatagramsDropped = snapshot.DatagramsDropped,
+            PayloadBytesSent = core.PayloadBytesSent,
+            RoundTripMilliseconds = snapshot.RoundTrip?.Smoothed.TotalMilliseconds,
+            Connections = [.. snapshot.Connections.Select(view => new ConnectionStatus(
+                view.Peer.ToString(),
+                view.BytesAcknowledged,
+                view.ContentLength,
+                view.Retransmissions,
+                view.SmoothedRoundTrip?.TotalMilliseconds,
+                (snapshot.At - view.OpenedAt).TotalMilliseconds))],
+        };
+    }
 }
 
 /// <summary>One open connection.</summary>

@@ -1,11 +1,10 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using Anon.Gateway.Page;
 
 namespace Anon.Gateway.Observability;
 
-/// <summary>The status as a page for people and as Prometheus metrics for machines.</summary>
+/// <summary>The status as a page for people (machines read <c>/status.json</c> and <c>/metrics</c>).</summary>
 public static class StatusFormats
 {
     /// <summary>How often the page reloads itself, in seconds, unless the address asks otherwise (<c>/?refresh=N</c>, 0 for never).</summary>
@@ -94,45 +93,6 @@ public static class StatusFormats
             """);
         return html.ToString();
     }
-
-    /// <summary>The Prometheus text exposition format (version 0.0.4).</summary>
-    public static string Prometheus(GatewayStatus status)
-    {
-        ArgumentNullException.ThrowIfNull(status);
-        TrafficStatus traffic = status.Traffic;
-        var text = new StringBuilder();
-        Metric(text, "anon_gateway_connections_open", "gauge", "Connections being served.", traffic.OpenConnections);
-        Metric(text, "anon_gateway_timers_armed", "gauge", "Connections waiting on a retransmission timer.", traffic.ArmedTimers);
-        Metric(text, "anon_gateway_transfers_completed_total", "counter", "Transfers acknowledged to the end.", traffic.TransfersCompleted);
-        Metric(text, "anon_gateway_transfers_failed_total", "counter", "Connections given up before their last segment was sent.", traffic.TransfersFailed);
-        Metric(text, "anon_gateway_closes_unconfirmed_total", "counter", "Connections given up with every byte sent and the FIN unanswered.", traffic.ClosesUnconfirmed);
-        Metric(text, "anon_gateway_retransmissions_total", "counter", "Segments sent again on timeout.", traffic.Retransmissions);
-        Metric(text, "anon_gateway_datagrams_received_total", "counter", "Datagrams received.", traffic.DatagramsReceived);
-        Metric(text, "anon_gateway_datagrams_sent_total", "counter", "Datagrams sent.", traffic.DatagramsSent);
-        Metric(text, "anon_gateway_datagrams_dropped_total", "counter", "Datagrams dropped: too short, unexpected, unmatched, refused, or from outside --allow.", traffic.DatagramsDropped);
-        Metric(text, "anon_gateway_payload_bytes_sent_total", "counter", "Page bytes sent, retransmissions included.", traffic.PayloadBytesSent);
-        if (traffic.RoundTripMilliseconds is double rtt)
-        {
-            Metric(text, "anon_gateway_rtt_seconds", "gauge", "Smoothed round-trip time of the last completed connection.", rtt / 1000);
-        }
-
-        Metric(text, "anon_gateway_page_bytes", "gauge", "Size of the page being served.", status.Page.Bytes);
-        Metric(text, "anon_gateway_page_fetched_timestamp_seconds", "gauge", "When the page being served was downloaded (Unix time).", status.Page.FetchedAt.ToUnixTimeMilliseconds() / 1000.0);
-        Metric(text, "anon_gateway_page_refresh_failing", "gauge", "1 while refreshes of the page fail, else 0.", status.Page.RefreshError is null ? 0 : 1);
-        Metric(text, "anon_gateway_page_age_seconds", "gauge", "How long ago upstream last gave or confirmed the page being served.", Math.Max(0, (traffic.At - status.Page.CheckedAt).TotalSeconds));
-        Metric(text, "anon_gateway_page_from_cache", "gauge", "1 while the page served is the copy kept on disk (upstream failed at start), else 0.", status.Page.FromCache ? 1 : 0);
-        return text.ToString();
-    }
-
-    private static void Metric(StringBuilder text, string name, string type, string help, double value) =>
-        Append(text, $"# HELP {name} {help}\n# TYPE {name} {type}\n{name} {Number(value)}");
-
-    /// <summary>
-    /// A sample value as people read it: 0.000036, not the round-trip form 3.5999999999999994E-05
-    /// (both are valid Prometheus text); decimal keeps the 15 significant digits a double holds.
-    /// </summary>
-    private static string Number(double value) =>
-        Math.Abs(value) < 1e15 ? ((decimal)value).ToString(CultureInfo.InvariantCulture) : value.ToString("R", CultureInfo.InvariantCulture);
 
     private static string E(string text) => WebUtility.HtmlEncode(text);
 

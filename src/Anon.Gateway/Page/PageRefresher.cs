@@ -67,7 +67,7 @@ internal sealed class PageRefresher(
                 {
                     publish(next.Content);
                     status?.PageFetched(source.Url, next.Content);
-                    log.Event($"page changed: now {next.Content.Length} bytes, {Describe(next.Content)} (was {Describe(current.Content)})");
+                    log.Event($"page changed: now {next.Content.Length} bytes, {CommandPage.Describe(next.Content)} (was {CommandPage.Describe(current.Content)})");
                 }
                 else
                 {
@@ -99,11 +99,6 @@ internal sealed class PageRefresher(
         _savedAt = time.GetUtcNow();
         cache?.SaveOrWarn(source.Url, page, _savedAt, log);
     }
-
-    /// <summary>The command a page holds, in words for the log.</summary>
-    public static string Describe(ReadOnlySpan<byte> page) => CommandPage.TryParse(page, out LightCommand command)
-        ? command.ToPageText()
-        : $"no known command: first line is \"{CommandPage.DescribeFirstLine(page)}\"";
 
     /// <summary>
     /// The interval, but never before the server's <c>Cache-Control: max-age</c> says the page goes

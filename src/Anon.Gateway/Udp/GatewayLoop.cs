@@ -183,20 +183,24 @@ public sealed class GatewayLoop : IDisposable
     /// <summary>A drain under way: when it began, its deadline, and the figures to tell its outcome by.</summary>
     private sealed class Drainage(TimeSpan startedAt, TimeSpan deadline, GatewayEndpoint endpoint)
     {
-        private readonly long _completedBefore = endpoint.Statistics.ConnectionsCompleted;
-        private readonly long _givenUpBefore = endpoint.Statistics.ConnectionsTimedOut + endpoint.Statistics.ClosesUnconfirmed;
-        private readonly long _openedBefore = endpoint.Statistics.ConnectionsOpened;
+        private readonly GatewayStatistics _before = endpoint.Statistics;
 
         public TimeSpan Deadline => deadline;
 
         public int InFlight { get; } = endpoint.ConnectionCount;
 
-        public DrainOutcome Outcome(TimeSpan now, GatewayEndpoint at) => new(
-            InFlight,
-            (int)(at.Statistics.ConnectionsOpened - _openedBefore),
-            (int)(at.Statistics.ConnectionsCompleted - _completedBefore),
-            (int)(at.Statistics.ConnectionsTimedOut + at.Statistics.ClosesUnconfirmed - _givenUpBefore),
-            at.ConnectionCount,
-            now - startedAt);
+        public DrainOutcome Outcome(TimeSpan now, GatewayEndpoint at)
+        {
+            GatewayStatistics after = at.Statistics;
+            return new(
+                InFlight,
+                (int)(after.ConnectionsOpened - _before.ConnectionsOpened),
+                (int)(after.ConnectionsCompleted - _before.ConnectionsCompleted),
+                (int)(GivenUp(after) - GivenUp(_before)),
+                at.ConnectionCount,
+                now - startedAt);
+        }
+
+        private static long GivenUp(in GatewayStatistics statistics) => statistics.ConnectionsTimedOut + statistics.ClosesUnconfirmed;
     }
 }

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Anon.Gateway.Page;
+namespace Anon.Gateway;
 
 /// <summary>A moment as the gateway says it to people (log, stderr, status page): "2026-12-01 16:51:39 UTC".</summary>
 internal static class UtcTime
