@@ -228,10 +228,6 @@ static int Serve(string logPath, GatewaySettings settings)
         return ExitCodes.Success;
     }
 
-    if (service.Fault is { } fault)
-    {
-        throw new InvalidOperationException(fault.Message, fault);
-    }
-
+    service.ThrowIfFaulted();
     return ExitCodes.Success;
 }

@@ -62,10 +62,10 @@ public sealed class DatagramBatchTests
                     received[sender].Add(batch.Datagram(i).ToArray());
 
                     // The answer: the datagram's first byte and its length, to its sender.
-                    Span<byte> answer = batch.NextAnswer;
+                    Span<byte> answer = batch.NextOutgoing;
                     answer[0] = batch.Datagram(i)[0];
                     BitConverter.TryWriteBytes(answer[1..], batch.Datagram(i).Length);
-                    batch.QueueAnswer(5, batch.Source(i));
+                    batch.QueueOutgoing(5, batch.Source(i));
                 }
 
                 Assert.Equal(0, batch.Flush());

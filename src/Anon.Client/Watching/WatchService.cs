@@ -1,3 +1,4 @@
+using Anon.Cli;
 using Anon.Io;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -11,26 +12,21 @@ namespace Anon.Client.Watching;
 /// </summary>
 internal sealed class WatchService(Watcher watcher, IHostApplicationLifetime lifetime) : IHostedService, IDisposable
 {
-    private readonly CancellationTokenSource _stop = new();
-    private Thread? _loop;
-
-    /// <summary>Why the watch ended on its own (an unwritable file, a GPIO failure), if it did.</summary>
-    public Exception? Fault { get; private set; }
+    private readonly LoopThread _watch = new("anonclient watch", watcher.Run, lifetime);
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _loop = new Thread(Watch) { Name = "anonclient watch", IsBackground = true };
-        _loop.Start();
+        _watch.Start();
         return Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        _loop?.Join();
+        await _watch.CancelAsync().ConfigureAwait(false);
+        await _watch.JoinAsync().ConfigureAwait(false);
     }
 
-    public void Dispose() => _stop.Dispose();
+    public void Dispose() => _watch.Dispose();
 
     /// <summary>Runs <paramref name="watcher"/> in a host until SIGTERM or SIGINT.</summary>
     /// <exception cref="OperationFailedException">What ended the watch on its own: an unwritable file, a GPIO failure.</exception>
@@ -44,29 +40,6 @@ internal sealed class WatchService(Watcher watcher, IHostApplicationLifetime lif
         using IHost host = builder.Build();
         WatchService service = host.Services.GetRequiredService<WatchService>();
         host.Run(); // disposes the host when it returns
-        switch (service.Fault)
-        {
-            case null:
-                return;
-            case OperationFailedException failure:
-                throw failure;
-            case Exception other:
-                throw new InvalidOperationException(other.Message, other);
-        }
-    }
-
-    private void Watch()
-    {
-        try
-        {
-            watcher.Run(_stop.Token);
-        }
-#pragma warning disable CA1031 // Whatever ends the watch is reported by Run, with its exit code.
-        catch (Exception e)
-#pragma warning restore CA1031
-        {
-            Fault = e;
-            lifetime.StopApplication();
-        }
+        service._watch.ThrowIfFaulted();
     }
 }

@@ -31,11 +31,12 @@ internal sealed class PageRefresher(
 
     private DateTimeOffset _savedAt;
 
-    /// <param name="first">The page served now.</param>
-    /// <param name="upstreamFailed">True when <paramref name="first"/> came from the cache because upstream failed: try again soon, with backoff.</param>
-    public async Task RunAsync(PageVersion first, bool upstreamFailed, CancellationToken stop)
+    /// <param name="first">The page served now; when it came from the cache because upstream failed, upstream is tried again soon, with backoff.</param>
+    public async Task RunAsync(StartingPage first, CancellationToken stop)
     {
-        PageVersion current = first;
+        ArgumentNullException.ThrowIfNull(first);
+        PageVersion current = first.Page;
+        bool upstreamFailed = first.FromCache;
         int failures = upstreamFailed ? 1 : 0;
         _savedAt = upstreamFailed ? DateTimeOffset.MinValue : time.GetUtcNow(); // a confirmation of the cached copy renews it
         TimeSpan wait = upstreamFailed ? RetryBackoff.Next(interval, failures, MaximumBackoff) : NextRefresh(current);

@@ -6,14 +6,15 @@ using Anon.Protocol;
 namespace Anon.Gateway.Udp;
 
 /// <summary>
-/// The datagrams waiting on the gateway's socket, taken in one go, and the answers to them, sent in
-/// one go: on Linux one <c>recvmmsg</c> and one <c>sendmmsg</c> system call per batch
+/// The datagrams waiting on the gateway's socket, taken in one go, and the datagrams going out (the
+/// answers to them and the retransmissions the timers made), sent in one go: on Linux one
+/// <c>recvmmsg</c> and one <c>sendmmsg</c> system call per batch
 /// (<see cref="MultiMessageBatch"/>), elsewhere one call per datagram (<see cref="SocketBatch"/>).
 /// </summary>
 /// <remarks>
 /// Every buffer is allocated once, so a datagram costs no allocation. Use: <see cref="Receive"/>;
-/// for each datagram, write its answer into <see cref="NextAnswer"/> and <see cref="QueueAnswer"/>
-/// it; then <see cref="Flush"/>. Retransmissions go the same way; a full batch must be flushed
+/// for each datagram, write its answer into <see cref="NextOutgoing"/> and <see cref="QueueOutgoing"/>
+/// it; then <see cref="Flush"/>. Retransmissions are written and queued the same way; a full batch must be flushed
 /// before more is queued. Single-threaded, like the loop that owns it.
 /// </remarks>
 internal abstract class DatagramBatch
@@ -30,10 +31,10 @@ internal abstract class DatagramBatch
     public static DatagramBatch Create(Socket socket) =>
         OperatingSystem.IsLinux() ? new MultiMessageBatch(socket) : new SocketBatch(socket);
 
-    /// <summary>The buffer the next queued answer is to be written into: <see cref="Segments.MaxDatagram"/> bytes.</summary>
-    public abstract Span<byte> NextAnswer { get; }
+    /// <summary>The buffer the next datagram to queue (an answer or a retransmission) is to be written into: <see cref="Segments.MaxDatagram"/> bytes.</summary>
+    public abstract Span<byte> NextOutgoing { get; }
 
-    /// <summary>True when <see cref="Capacity"/> answers wait: <see cref="Flush"/> before queueing another.</summary>
+    /// <summary>True when <see cref="Capacity"/> datagrams wait to go out: <see cref="Flush"/> before queueing another.</summary>
     public abstract bool IsFull { get; }
 
     /// <summary>
@@ -48,10 +49,10 @@ internal abstract class DatagramBatch
     /// <summary>Its sender.</summary>
     public abstract PeerAddress Source(int index);
 
-    /// <summary>Queues the <paramref name="length"/> bytes written into <see cref="NextAnswer"/> for <paramref name="destination"/>.</summary>
-    public abstract void QueueAnswer(int length, in PeerAddress destination);
+    /// <summary>Queues the <paramref name="length"/> bytes written into <see cref="NextOutgoing"/> for <paramref name="destination"/>.</summary>
+    public abstract void QueueOutgoing(int length, in PeerAddress destination);
 
-    /// <summary>Sends every queued answer; returns how many could not be sent (the peer's retransmission covers them).</summary>
+    /// <summary>Sends every queued datagram; returns how many could not be sent (a retransmission covers them).</summary>
     public abstract int Flush();
 }
 
@@ -62,8 +63,8 @@ internal sealed class SocketBatch : DatagramBatch
     private readonly byte[][] _received = new byte[Capacity][];
     private readonly int[] _lengths = new int[Capacity];
     private readonly SocketAddress[] _sources = new SocketAddress[Capacity];
-    private readonly byte[][] _answers = new byte[Capacity][];
-    private readonly int[] _answerLengths = new int[Capacity];
+    private readonly byte[][] _outgoing = new byte[Capacity][];
+    private readonly int[] _outgoingLengths = new int[Capacity];
     private readonly SocketAddress[] _destinations = new SocketAddress[Capacity];
     private int _queued;
 
@@ -74,12 +75,12 @@ internal sealed class SocketBatch : DatagramBatch
         {
             _received[i] = new byte[ReceiveSlotSize];
             _sources[i] = new SocketAddress(socket.AddressFamily);
-            _answers[i] = new byte[Segments.MaxDatagram];
+            _outgoing[i] = new byte[Segments.MaxDatagram];
             _destinations[i] = new SocketAddress(socket.AddressFamily);
         }
     }
 
-    public override Span<byte> NextAnswer => _answers[_queued];
+    public override Span<byte> NextOutgoing => _outgoing[_queued];
 
     public override bool IsFull => _queued == Capacity;
 
@@ -111,10 +112,10 @@ internal sealed class SocketBatch : DatagramBatch
 
     public override PeerAddress Source(int index) => SocketAddresses.Read(_sources[index]);
 
-    public override void QueueAnswer(int length, in PeerAddress destination)
+    public override void QueueOutgoing(int length, in PeerAddress destination)
     {
         SocketAddresses.Write(destination, _destinations[_queued]);
-        _answerLengths[_queued++] = length;
+        _outgoingLengths[_queued++] = length;
     }
 
     public override int Flush()
@@ -124,7 +125,7 @@ internal sealed class SocketBatch : DatagramBatch
         {
             try
             {
-                _socket.SendTo(_answers[i].AsSpan(0, _answerLengths[i]), SocketFlags.None, _destinations[i]);
+                _socket.SendTo(_outgoing[i].AsSpan(0, _outgoingLengths[i]), SocketFlags.None, _destinations[i]);
             }
             catch (SocketException)
             {

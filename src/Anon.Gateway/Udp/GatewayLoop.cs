@@ -140,11 +140,11 @@ public sealed class GatewayLoop : IDisposable
             }
 
             TimeSpan now = _clock.Now;
-            DatagramOutcome outcome = _endpoint.HandleDatagram(source, _batch.Datagram(i), now, _batch.NextAnswer);
+            DatagramOutcome outcome = _endpoint.HandleDatagram(source, _batch.Datagram(i), now, _batch.NextOutgoing);
             _reporter.Datagram(outcome, now);
             if (outcome.HasAnswer)
             {
-                _batch.QueueAnswer(outcome.AnswerLength, source); // at most one answer a datagram: the batch has room
+                _batch.QueueOutgoing(outcome.AnswerLength, source); // at most one answer a datagram: the batch has room
             }
         }
 
@@ -153,10 +153,10 @@ public sealed class GatewayLoop : IDisposable
 
     private void SendRetransmissions()
     {
-        while (_endpoint.PollTransmit(_batch.NextAnswer, out Transmit transmit))
+        while (_endpoint.PollTransmit(_batch.NextOutgoing, out Transmit transmit))
         {
             _reporter.Retransmitted(transmit);
-            _batch.QueueAnswer(transmit.Length, transmit.Destination);
+            _batch.QueueOutgoing(transmit.Length, transmit.Destination);
             if (_batch.IsFull)
             {
                 Flush();

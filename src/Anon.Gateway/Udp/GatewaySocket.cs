@@ -11,6 +11,38 @@ public static class GatewaySocket
     private const int FirstPassedDescriptor = 3;
 
     /// <summary>
+    /// The socket to serve on: the one systemd passed (socket activation), else one bound to
+    /// <paramref name="port"/> and <paramref name="bindAddress"/>. A passed socket wins; what it makes
+    /// of <c>--port</c> and <c>--bind</c> is said in the log (and a <c>--bind</c> ignored on stderr too,
+    /// for the journal: the gateway then serves every address the socket does).
+    /// </summary>
+    /// <exception cref="ListenFailedException">The port cannot be taken, or the passed descriptor is not a UDP socket.</exception>
+    public static (Socket Socket, bool PassedBySystemd) Open(int port, IPAddress? bindAddress, PacketLog log)
+    {
+        ArgumentNullException.ThrowIfNull(log);
+        if (FromSystemd() is not { } socket)
+        {
+            return (Bind(port, bindAddress), false);
+        }
+
+        var local = (IPEndPoint)socket.LocalEndPoint!;
+        log.Event($"using the UDP socket systemd passed (socket activation, LISTEN_FDS), bound to {local}");
+        if (local.Port != port && port != 0)
+        {
+            log.Event($"note: --port {port} is ignored: the passed socket is on port {local.Port}");
+        }
+
+        if (bindAddress is not null && !bindAddress.Equals(local.Address))
+        {
+            string note = $"note: --bind {bindAddress} is ignored: the socket systemd passed is bound to {local} (give its address in anon-gateway.socket's ListenDatagram=)";
+            log.Event(note);
+            Console.Error.WriteLine($"anonGateway: {note}");
+        }
+
+        return (socket, true);
+    }
+
+    /// <summary>
     /// The socket systemd passed under socket activation (sd_listen_fds(3): <c>LISTEN_PID</c> is this
     /// process and <c>LISTEN_FDS</c> at least 1; the first socket is descriptor 3), or null when the
     /// process was not started that way. The variables are removed, so that no child takes them.

@@ -27,7 +27,7 @@ internal sealed class MultiMessageBatch : DatagramBatch
         _family = socket.AddressFamily;
     }
 
-    public override Span<byte> NextAnswer => _send.Data(_queued);
+    public override Span<byte> NextOutgoing => _send.Data(_queued);
 
     public override bool IsFull => _queued == Capacity;
 
@@ -79,7 +79,7 @@ internal sealed class MultiMessageBatch : DatagramBatch
         return SocketAddresses.Read(_family, _receive.Name(index)[.._receive.NameLength(index)]);
     }
 
-    public override void QueueAnswer(int length, in PeerAddress destination)
+    public override void QueueOutgoing(int length, in PeerAddress destination)
     {
         int nameLength = SocketAddresses.Write(destination, _family, _send.Name(_queued));
         _send.SetSlot(_queued, nameLength, dataLength: length);
