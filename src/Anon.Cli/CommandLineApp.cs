@@ -62,13 +62,23 @@ public static class CommandLineApp
             return ExitCodes.Usage;
         }
 
+        // Each program handles SIGINT and SIGTERM itself (the host, the client's loop).
+        return Invoke(parsed, new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });
+    }
+
+    /// <summary>
+    /// Runs the parsed command's action; a failure it meets is one line on stderr and its exit code
+    /// (<see cref="ExitCodes.For"/>), anything else is a bug: one line and 70, the stack trace only
+    /// with <c>ANON_DEBUG=1</c>.
+    /// </summary>
+    /// <param name="configuration">How to invoke; its default exception handler must be off, or this one never runs.</param>
+    public static int Invoke(ParseResult parsed, InvocationConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(parsed);
+        string name = parsed.RootCommandResult.Command.Name;
         try
         {
-            return parsed.Invoke(new InvocationConfiguration
-            {
-                EnableDefaultExceptionHandler = false,
-                ProcessTerminationTimeout = null, // each program handles SIGINT/SIGTERM itself
-            });
+            return parsed.Invoke(configuration);
         }
         catch (OperationFailedException e)
         {

@@ -26,6 +26,18 @@ public sealed partial class DemoTests
         Directory.Delete(directory, recursive: true);
     }
 
+    [Fact]
+    public async Task Without_the_programs_the_demo_says_so_in_one_line_with_exit_code_69()
+    {
+        string lab = Path.Combine(Path.GetDirectoryName(typeof(Programs).Assembly.Location)!, "anon-lab");
+        var environment = new Dictionary<string, string> { ["ANON_GATEWAY_PATH"] = "/nonexistent/anonGateway" };
+
+        ProcessResult result = await Programs.RunAsync(lab, ["demo"], TimeSpan.FromSeconds(60), environment);
+
+        Assert.Equal(69, result.ExitCode);
+        Assert.Equal("anon-lab: ANON_GATEWAY_PATH names /nonexistent/anonGateway, and there is no such file", result.Error.Trim());
+    }
+
     [GeneratedRegex(@"received 1311[23] bytes from 127\.0\.0\.1:\d+")]
     private static partial Regex ReceivedLine();
 

@@ -48,5 +48,7 @@ relay.SetAction(async (parsed, cancel) =>
 
 var root = new RootCommand("anon-lab: a local test bench for anonGateway and anonclient.") { demo, serve, relay, LadderCommand.Create(), SocketHost.Create(), Anon.Lab.Conformance.ConformanceCommand.Create(), Anon.Lab.Testbed.TestbedCommand.Create() };
 ParseResult parsed = root.Parse(args);
-// Bad usage is exit code 64 (sysexits' EX_USAGE), as for the two programs, not the parser's 1.
-return CommandLineApp.ReportUsageErrors(parsed) ? ExitCodes.Usage : await parsed.InvokeAsync();
+// Bad usage is exit code 64 (sysexits' EX_USAGE), as for the two programs, not the parser's 1; a
+// failure is one line and its exit code, as theirs. Ctrl+C cancels the running command (the
+// parser's handling: the relay, the page server and the testbed stop on their token).
+return CommandLineApp.ReportUsageErrors(parsed) ? ExitCodes.Usage : CommandLineApp.Invoke(parsed, new InvocationConfiguration { EnableDefaultExceptionHandler = false });

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
+using Anon.Io;
 
 namespace Anon.Lab;
 
@@ -12,9 +13,9 @@ namespace Anon.Lab;
 /// </summary>
 public static partial class Programs
 {
-    public static string GatewayPath => Environment.GetEnvironmentVariable("ANON_GATEWAY_PATH") is { Length: > 0 } path ? path : Locate("anonGateway", "AnonGatewayDirectory");
+    public static string GatewayPath => Locate("anonGateway", "AnonGatewayDirectory", "ANON_GATEWAY_PATH");
 
-    public static string ClientPath => Environment.GetEnvironmentVariable("ANON_CLIENT_PATH") is { Length: > 0 } path ? path : Locate("anonclient", "AnonClientDirectory");
+    public static string ClientPath => Locate("anonclient", "AnonClientDirectory", "ANON_CLIENT_PATH");
 
     public static string FixturesDirectory => Path.Combine(AppContext.BaseDirectory, "fixtures");
 
@@ -89,13 +90,25 @@ public static partial class Programs
     [LibraryImport("libc", EntryPoint = "kill")]
     private static partial int SendSignal(int pid, int signal);
 
-    /// <summary>The program in the output folder its build left it in, which the build recorded in this assembly.</summary>
-    private static string Locate(string name, string directoryKey)
+    /// <summary>
+    /// The program <paramref name="variable"/> names, or else the one in the output folder its build
+    /// left it in, which the build recorded in this assembly.
+    /// </summary>
+    /// <exception cref="MissingProgramException">It is not there: not built, anon-lab runs from a package away from any clone, or the variable names nothing.</exception>
+    private static string Locate(string name, string directoryKey, string variable)
     {
+        if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } named)
+        {
+            return File.Exists(named) ? named : throw new MissingProgramException($"{variable} names {named}, and there is no such file");
+        }
+
         string directory = typeof(Programs).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
             .Single(attribute => attribute.Key == directoryKey).Value!;
         string path = Path.Combine(directory, OperatingSystem.IsWindows() ? name + ".exe" : name);
-        return File.Exists(path) ? path : throw new FileNotFoundException($"{name} is not built: build the solution first", path);
+        return File.Exists(path)
+            ? path
+            : throw new MissingProgramException(
+                $"{name} is not built at {path}: this command runs the programs a clone of the repository builds (`dotnet build` there), or the one {variable} names");
     }
 }
 

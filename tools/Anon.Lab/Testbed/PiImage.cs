@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
+using Anon.Io;
 
 namespace Anon.Lab.Testbed;
 
@@ -11,8 +12,18 @@ namespace Anon.Lab.Testbed;
 internal sealed record PiImage(string Kernel, string DeviceTree, string Initramfs, string RootFileSystem)
 {
     /// <summary>This repository's root, which the build recorded.</summary>
-    public static string RepositoryRoot => typeof(PiImage).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-        .Single(attribute => attribute.Key == "RepositoryRoot").Value!;
+    /// <exception cref="MissingProgramException">It is not there (anon-lab runs from a package): the testbed needs a clone's scripts.</exception>
+    public static string RepositoryRoot
+    {
+        get
+        {
+            string root = typeof(PiImage).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(attribute => attribute.Key == "RepositoryRoot").Value!;
+            return File.Exists(Path.Combine(root, "tools", "testbed", "build-image.sh"))
+                ? root
+                : throw new MissingProgramException(
+                    $"the testbed builds its Pis and packages with the scripts of a clone of the repository, and there is none at {root}: run it from a clone");
+        }
+    }
 
     /// <summary>Runs the image's build script (quick when the image is cached), its progress to <paramref name="progress"/>.</summary>
     /// <exception cref="TestbedException">The script failed; its last words say why.</exception>
