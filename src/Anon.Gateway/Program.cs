@@ -8,6 +8,7 @@ using Anon.Gateway.Page;
 using Anon.Gateway.Udp;
 using Anon.Io;
 using Anon.Protocol;
+using Anon.Signing;
 
 var port = CommandLineApp.PortOption("UDP port to serve on; 0 picks a free one (printed at start).", allowZero: true);
 var log = new Option<string>("--log", "-l", "-s")

@@ -1,6 +1,7 @@
 using System.Text;
 using Anon.Commands;
 using Anon.Io;
+using Anon.Signing;
 
 namespace Anon.Gateway.Page;
 

@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 using Anon.Io;
 using NSec.Cryptography;
 
-namespace Anon.Gateway.Page;
+namespace Anon.Signing;
 
 /// <summary>
 /// A publisher's minisign public key (<c>--page-key</c>): the base64 line of its <c>minisign.pub</c>,

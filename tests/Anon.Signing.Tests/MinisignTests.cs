@@ -1,7 +1,7 @@
-using Anon.Gateway.Page;
+using Anon.Signing;
 using Anon.Io;
 
-namespace Anon.Gateway.Tests;
+namespace Anon.Signing.Tests;
 
 /// <summary>
 /// The page's minisign signature, checked against vectors made with Debian's minisign 0.11
