@@ -124,6 +124,12 @@ var signatureUrl = new Option<Uri?>("--signature-url")
     Description = "Where the page's minisign signature is; the page's URL + .minisig by default.",
     HelpName = "url",
 };
+var signaturePort = new Option<int?>("--signature-port")
+{
+    Description = "With --page-key, also serve the page's minisign signature, as downloaded and verified, over the same protocol on this UDP port, for devices that check it themselves (the client's --page-key).",
+    HelpName = "port",
+    CustomParser = result => (int)CommandLineApp.ParseInteger(result, 0, ushort.MaxValue, "a port number"),
+};
 var maxPageAge = new DurationOption(
     "--max-page-age", "With --page-key, refuse a page signed longer ago than this; 0: no bound.", TimeSpan.Zero, inSeconds: true, maximum: TimeSpan.FromDays(3650));
 var requireCommand = new Option<bool>("--require-command")
@@ -153,7 +159,7 @@ var retransmission = new RetransmissionOptions();
 
 var root = new RootCommand("anonGateway: downloads a command page and serves it over UDP to the devices of the local network.")
 {
-    port, log, url, refresh, bind, allow, caFile, initialSequence, maxConnections, maxConnectionRate, maxSize, status, drainTimeout, cacheDirectory, maxStale, pageKey, signatureUrl, maxPageAge, requireCommand,
+    port, log, url, refresh, bind, allow, caFile, initialSequence, maxConnections, maxConnectionRate, maxSize, status, drainTimeout, cacheDirectory, maxStale, pageKey, signatureUrl, signaturePort, maxPageAge, requireCommand,
 };
 foreach (Option option in retransmission.Options)
 {
@@ -183,9 +189,19 @@ root.SetAction(parsed => Serve(
         CacheDirectory = parsed.GetValue(cacheDirectory),
         MaxStale = maxStale.Read(parsed),
         Signing = Signing(parsed.GetRequiredValue(url), parsed.GetValue(pageKey), parsed.GetValue(signatureUrl), maxPageAge.Read(parsed)),
+        SignaturePort = SignaturePort(parsed.GetValue(signaturePort), parsed.GetValue(port), parsed.GetValue(pageKey) is not null),
         RequireCommand = parsed.GetValue(requireCommand),
     }));
 return CommandLineApp.Run(root, args, environmentPrefix: "ANON_GATEWAY_");
+
+// --signature-port: only with a key to check the signature by, and not the page's own port.
+static int? SignaturePort(int? signaturePort, int pagePort, bool hasKey) => signaturePort switch
+{
+    null => null,
+    _ when !hasKey => throw new UsageException("--signature-port serves the page's signature: give the publisher's key with --page-key"),
+    { } same when same == pagePort && same != 0 => throw new UsageException($"--signature-port {same} is the page's own port (--port): give another"),
+    { } other => other,
+};
 
 // --page-key and its companions; null without a key.
 static PageSigning? Signing(Uri page, string? key, Uri? signatureUrl, TimeSpan maxPageAge)

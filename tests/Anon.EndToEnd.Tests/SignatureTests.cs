@@ -173,7 +173,63 @@ public sealed class SignatureTests(ITestOutputHelper output) : IAsyncLifetime, I
         }
     }
 
+    /// <summary>
+    /// --signature-port: the signature, byte for byte as published, over the same protocol on a port
+    /// of its own, while the page's port serves the page unchanged; after a refresh, both the new ones.
+    /// </summary>
+    [Fact]
+    public async Task The_signature_port_serves_the_signature_as_published_and_switches_with_the_page()
+    {
+        await PublishAsync(_page, "key", timestamp: 2_000_000_000);
+        byte[] signature = await File.ReadAllBytesAsync(_scratch.PathOf(PageName + ".minisig"));
+        int signaturePort = Expect.FreeUdpPort();
+        GatewayProcess gateway = await GatewayProcess.StartAsync(
+            PageUrl, _scratch.PathOf("g.log"), "--page-key", _scratch.PathOf("key.pub"), "--signature-port", signaturePort.ToString(CultureInfo.InvariantCulture), "--refresh", "1");
+        await using (gateway)
+        {
+            await AssertServesAsync(gateway, _page);
+            Assert.Equal(signature, FetchFrom(signaturePort));
+
+            await PublishAsync(_otherPage, "key", timestamp: 2_000_000_100);
+            byte[] newSignature = await File.ReadAllBytesAsync(_scratch.PathOf(PageName + ".minisig"));
+            await WaitForLogAsync(line => line.Contains("page changed", StringComparison.Ordinal));
+            await Task.Delay(500); // each loop takes a posted page within 200 ms
+
+            await AssertServesAsync(gateway, _otherPage);
+            Assert.Equal(newSignature, FetchFrom(signaturePort));
+            Assert.Equal(0, (await gateway.StopAsync()).ExitCode);
+        }
+
+        string log = File.ReadAllText(_scratch.PathOf("g.log"));
+        Assert.Contains($"serving the page's signature ({signature.Length} bytes, signed at ", log, StringComparison.Ordinal);
+        Assert.Contains("signature port: connection from 127.0.0.1:", log, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--signature-port 40001", "--signature-port serves the page's signature: give the publisher's key with --page-key")]
+    [InlineData("--signature-port 40002 --page-key KEY -p 40002", "--signature-port 40002 is the page's own port (--port): give another")]
+    public async Task A_signature_port_without_a_key_or_on_the_page_port_is_a_usage_error(string arguments, string said)
+    {
+        string[] more = arguments.Replace("KEY", _scratch.PathOf("key.pub"), StringComparison.Ordinal).Split(' ');
+
+        ProcessResult result = more.Contains("-p")
+            ? await Programs.RunAsync(Programs.GatewayPath, ["-l", _scratch.PathOf("g.log"), "-w", PageUrl.ToString(), .. more], TimeSpan.FromSeconds(60))
+            : await RunGatewayAsync(more);
+
+        Assert.Equal(64, result.ExitCode);
+        Assert.Contains(said, result.Error, StringComparison.Ordinal);
+    }
+
     public void Dispose() => _scratch.Dispose();
+
+    /// <summary>The content served on <paramref name="port"/>, fetched by the conformance suite's plain client.</summary>
+    private static byte[] FetchFrom(int port)
+    {
+        using var probe = new Anon.Lab.Conformance.Probe(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port));
+        Anon.Lab.Conformance.FetchResult fetched = Anon.Lab.Conformance.SuiteClient.Fetch(probe, new Anon.Lab.Conformance.ClientScript());
+        Assert.True(fetched.Completed, fetched.Stalled);
+        return [.. fetched.Content];
+    }
 
     /// <summary>Puts the page and its signature (by the named key) on the server; with a timestamp of our choosing when given.</summary>
     private async Task PublishAsync(byte[] page, string key, bool legacy = false, long? timestamp = null)

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 using Anon.Gateway.Observability;
 using Anon.Gateway.Page;
 using Anon.Gateway.Udp;
@@ -24,12 +25,19 @@ public sealed class GatewayHostedService(GatewaySettings settings, PacketLog log
     private GatewayMetrics? _metrics;
     private StatusServer? _statusServer;
     private LoopThread? _loopThread;
+
+    /// <summary>The signature's own loop, on <c>--signature-port</c>, and its thread.</summary>
+    private (GatewayLoop Loop, LoopThread Thread)? _signature;
     private Task _refreshing = Task.CompletedTask;
 
     private static readonly string ProgramVersion = typeof(GatewayHostedService).Assembly.GetName().Version?.ToString(3) ?? "";
 
     /// <summary>After the host has stopped: throws what ended the socket loop, if anything did.</summary>
-    public void ThrowIfFaulted() => _loopThread?.ThrowIfFaulted();
+    public void ThrowIfFaulted()
+    {
+        _loopThread?.ThrowIfFaulted();
+        _signature?.Thread.ThrowIfFaulted();
+    }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -44,10 +52,7 @@ public sealed class GatewayHostedService(GatewaySettings settings, PacketLog log
             PageVersion first = starting.Page;
             string command = CommandPage.Describe(first.Content);
 
-            ISynCookieGenerator cookies = settings.InitialSequence is { } isn
-                ? new FixedSynCookie(new SequenceNumber(isn))
-                : KeyedSynCookies.CreateRandom();
-            var endpoint = new GatewayEndpoint(first.Content, cookies, settings.Options);
+            var endpoint = new GatewayEndpoint(first.Content, NewCookies(), settings.Options);
             (System.Net.Sockets.Socket socket, bool passed) = GatewaySocket.Open(settings.Port, settings.BindAddress, log);
             var status = new StatusBoard(ProgramVersion, ((IPEndPoint)socket.LocalEndPoint!).Port, TimeProvider.System);
             starting.PostTo(status, settings.Url);
@@ -63,10 +68,26 @@ public sealed class GatewayHostedService(GatewaySettings settings, PacketLog log
 
             // The address the socket is bound to, when it is one: --bind's, or the passed socket's when systemd passed one.
             IPAddress? boundTo = passed ? _loop.LocalEndPoint.Address : settings.BindAddress;
-            string address = boundTo is null || boundTo.Equals(IPAddress.Any) || boundTo.Equals(IPAddress.IPv6Any) ? "" : $" of {boundTo}";
+            boundTo = boundTo is null || boundTo.Equals(IPAddress.Any) || boundTo.Equals(IPAddress.IPv6Any) ? null : boundTo;
+            string address = boundTo is null ? "" : $" of {boundTo}";
             string listening = $"serving {first.Content.Length} bytes ({command}) from {settings.Url}; listening on UDP port {_loop.LocalEndPoint.Port}{address}";
             log.Event(listening);
             Console.WriteLine($"anonGateway: {listening}");
+            if (settings.SignaturePort is { } signaturePort)
+            {
+                // The same protocol on a port of its own, so that the page's port serves the page alone,
+                // as every client of the spec expects. Same address, same allow list.
+                var signatureLoop = new GatewayLoop(
+                    GatewaySocket.Bind(signaturePort, boundTo),
+                    new GatewayEndpoint(SignatureOf(first), NewCookies(), settings.Options),
+                    new GatewayReporter(log, eventPrefix: "signature port: "),
+                    allowed: settings.Allowed);
+                _signature = (signatureLoop, new LoopThread("anonGateway signature loop", signatureLoop.Run, lifetime));
+                string signing = $"serving the page's signature ({SignatureOf(first).Length} bytes, signed at {UtcTime.Of(first.SignedAt!.Value)}) on UDP port {signatureLoop.LocalEndPoint.Port}{address}";
+                log.Event(signing);
+                Console.WriteLine($"anonGateway: {signing}");
+            }
+
             if (_statusServer is not null)
             {
                 Console.WriteLine($"anonGateway: status page at {_statusServer.Address}");
@@ -76,9 +97,10 @@ public sealed class GatewayHostedService(GatewaySettings settings, PacketLog log
 
             _loopThread = new LoopThread("anonGateway UDP loop", _loop.Run, lifetime);
             _loopThread.Start();
+            _signature?.Thread.Start();
             if (settings.Refresh > TimeSpan.Zero)
             {
-                var refresher = new PageRefresher(source, settings.Refresh, _loop.PostContent, log, TimeProvider.System, status, cache);
+                var refresher = new PageRefresher(source, settings.Refresh, Publish, log, TimeProvider.System, status, cache);
                 _refreshing = Task.Run(() => refresher.RunAsync(starting, _stop.Token), CancellationToken.None);
             }
         }
@@ -98,9 +120,10 @@ public sealed class GatewayHostedService(GatewaySettings settings, PacketLog log
         if (_loopThread is { } loop)
         {
             _loop!.Drain(settings.DrainTimeout);
-            using (cancellationToken.Register(() => loop.CancelAsync()))
+            _signature?.Loop.Drain(settings.DrainTimeout);
+            using (cancellationToken.Register(() => { loop.CancelAsync(); _signature?.Thread.CancelAsync(); }))
             {
-                await loop.JoinAsync().ConfigureAwait(false);
+                await Task.WhenAll(loop.JoinAsync(), _signature?.Thread.JoinAsync() ?? Task.CompletedTask).ConfigureAwait(false);
             }
         }
 
@@ -110,7 +133,7 @@ public sealed class GatewayHostedService(GatewaySettings settings, PacketLog log
         {
             await _statusServer.DisposeAsync().ConfigureAwait(false);
         }
-        log.Event(_loopThread?.Fault is { } fault ? $"anonGateway stopped after an internal error: {fault.Message}" : "anonGateway stopped");
+        log.Event((_loopThread?.Fault ?? _signature?.Thread.Fault) is { } fault ? $"anonGateway stopped after an internal error: {fault.Message}" : "anonGateway stopped");
     }
 
     public void Dispose()
@@ -118,7 +141,23 @@ public sealed class GatewayHostedService(GatewaySettings settings, PacketLog log
         _metrics?.Dispose();
         _loopThread?.Dispose();
         _loop?.Dispose();
+        _signature?.Thread.Dispose();
+        _signature?.Loop.Dispose();
         _downloader?.Dispose();
         _stop.Dispose();
     }
+
+    private ISynCookieGenerator NewCookies() => settings.InitialSequence is { } isn
+        ? new FixedSynCookie(new SequenceNumber(isn))
+        : KeyedSynCookies.CreateRandom();
+
+    /// <summary>A refreshed page to new connections, with its signature on the signature's port: the two switch together.</summary>
+    private void Publish(PageVersion page)
+    {
+        _signature?.Loop.PostContent(SignatureOf(page));
+        _loop!.PostContent(page.Content);
+    }
+
+    /// <summary>The signature file's bytes, as downloaded (it was read as UTF-8, which a signature that verified is).</summary>
+    private static byte[] SignatureOf(PageVersion page) => Encoding.UTF8.GetBytes(page.Signature ?? "");
 }

@@ -65,6 +65,12 @@ public sealed record GatewaySettings
     /// <summary>What <c>--page-key</c> asks of every page; null without it.</summary>
     public PageSigning? Signing { get; init; }
 
+    /// <summary>
+    /// The UDP port that serves the page's signature over the same protocol (<c>--signature-port</c>),
+    /// for devices that check it themselves; none when null. Needs <see cref="Signing"/>.
+    /// </summary>
+    public int? SignaturePort { get; init; }
+
     /// <summary>Refuse a page whose first line is no command (<c>--require-command</c>).</summary>
     public bool RequireCommand { get; init; }
 }

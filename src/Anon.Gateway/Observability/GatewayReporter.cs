@@ -22,17 +22,20 @@ public sealed class GatewayReporter
     private readonly PacketLog _log;
     private readonly StatusBoard? _status;
     private readonly bool _listConnections;
+    private readonly string _eventPrefix;
     private readonly LogBudget _logBudget = new(ConnectionlessLogLinesPerSecond);
     private TrafficSnapshot _summarized = TrafficSnapshot.Empty;
     private TimeSpan _nextSummary = SummaryInterval;
 
     /// <param name="status">Where the figures go for the status page and the metrics.</param>
     /// <param name="listConnections">Whether anyone shows open connections one by one (the status page does).</param>
-    public GatewayReporter(PacketLog log, StatusBoard? status = null, bool listConnections = false)
+    /// <param name="eventPrefix">Put before each event line: which port's traffic it tells of, when the gateway serves two.</param>
+    public GatewayReporter(PacketLog log, StatusBoard? status = null, bool listConnections = false, string eventPrefix = "")
     {
         _log = log;
         _status = status;
         _listConnections = listConnections;
+        _eventPrefix = eventPrefix;
     }
 
     /// <summary>How many open connections a snapshot should view: the status page lists some; nothing else needs them.</summary>
@@ -69,7 +72,7 @@ public sealed class GatewayReporter
     {
         string peer = e.Peer.ToString();
         string accepted = e.Leniencies == PeerLeniency.None ? "" : $" (accepted from this client: {PeerWords.Describe(e.Leniencies)})";
-        _log.Event(e.Kind switch
+        Say(e.Kind switch
         {
             GatewayEventKind.Opened => $"connection from {peer} opened",
             GatewayEventKind.Completed =>
@@ -92,7 +95,7 @@ public sealed class GatewayReporter
         _status?.PostTraffic(snapshot);
         if (_logBudget.Skipped > 0)
         {
-            _log.Event($"skipped {_logBudget.TakeSkipped()} log lines of datagrams outside any connection (at most {ConnectionlessLogLinesPerSecond} a second are logged)");
+            Say($"skipped {_logBudget.TakeSkipped()} log lines of datagrams outside any connection (at most {ConnectionlessLogLinesPerSecond} a second are logged)");
         }
 
         if (snapshot.At >= _nextSummary)
@@ -104,10 +107,10 @@ public sealed class GatewayReporter
 
     /// <summary>A stop began that lets the transfers in flight finish.</summary>
     public void Draining(int inFlight, TimeSpan timeout) =>
-        _log.Event($"stopping: {inFlight} transfers in flight may finish within {timeout.TotalSeconds:0.###} s; no SYN is answered from now on");
+        Say($"stopping: {inFlight} transfers in flight may finish within {timeout.TotalSeconds:0.###} s; no SYN is answered from now on");
 
     public void Drained(DrainOutcome drain) =>
-        _log.Event(
+        Say(
             $"drained in {drain.Took.TotalSeconds:0.000} s: {drain.Finished} of {drain.InFlight + drain.Opened} transfers finished " +
             $"({drain.Opened} opened by handshakes answered before the stop), " +
             $"{drain.GivenUp} given up, {drain.Cut} cut at the drain timeout");
@@ -132,7 +135,7 @@ public sealed class GatewayReporter
 
         DropCounts drops = core.Drops;
         string rtt = now.RoundTrip is { } e ? $"{e.Smoothed.TotalMilliseconds:0.000} ms" : "not measured yet";
-        _log.Event(
+        Say(
             $"since the last summary: {core.ConnectionsOpened - before.ConnectionsOpened} connections opened, " +
             $"{core.ConnectionsCompleted - before.ConnectionsCompleted} completed, {core.ConnectionsTimedOut - before.ConnectionsTimedOut} given up, " +
             $"{core.ClosesUnconfirmed - before.ClosesUnconfirmed} closes unconfirmed, " +
@@ -145,4 +148,6 @@ public sealed class GatewayReporter
             $"{now.NotAllowed} from addresses outside --allow, {now.SendErrors} send errors)");
         _summarized = now;
     }
+
+    private void Say(string line) => _log.Event(_eventPrefix.Length == 0 ? line : _eventPrefix + line);
 }

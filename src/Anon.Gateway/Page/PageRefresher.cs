@@ -7,14 +7,14 @@ namespace Anon.Gateway.Page;
 
 /// <summary>
 /// Keeps the served page current: downloads it again every interval with a conditional GET, hands
-/// a changed page to <paramref name="publish"/> (the socket loop, which gives it to new connections),
+/// a changed page to <paramref name="publish"/> (the socket loops, which give it, and its signature, to new connections),
 /// and on failure keeps serving the last good copy while it retries with backoff. Each page upstream
 /// gives or confirms is kept in the <see cref="PageCache"/>, when there is one.
 /// </summary>
 internal sealed class PageRefresher(
     PageSource source,
     TimeSpan interval,
-    Action<byte[]> publish,
+    Action<PageVersion> publish,
     PacketLog log,
     TimeProvider time,
     StatusBoard? status = null,
@@ -66,7 +66,7 @@ internal sealed class PageRefresher(
 
                 if (!next.Content.AsSpan().SequenceEqual(current.Content))
                 {
-                    publish(next.Content);
+                    publish(next);
                     status?.PageFetched(source.Url, next.Content);
                     log.Event($"page changed: now {next.Content.Length} bytes, {CommandPage.Describe(next.Content)} (was {CommandPage.Describe(current.Content)})");
                 }
