@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Anon.Client.Delivery;
 using Anon.Io;
 using Anon.Protocol;
+using Anon.Client.Signing;
 
 namespace Anon.Client;
 
@@ -35,6 +36,9 @@ internal sealed record ClientSettings
 
     /// <summary>Give up at the first "nothing listens on that port" (<c>--fail-on-refusal</c>).</summary>
     public bool FailOnRefusal { get; init; }
+
+    /// <summary>The page checked against its publisher's signature (<c>--page-key</c>); null without a key.</summary>
+    public SignedFetch? Signing { get; init; }
 
     /// <summary>--diagram -: the diagram has standard output to itself, and the status lines go to standard error.</summary>
     public TextWriter Status => DiagramPath == "-" ? Console.Error : Console.Out;

@@ -6,11 +6,13 @@ using Anon.Cli;
 using Anon.Client;
 using Anon.Client.Delivery;
 using Anon.Client.Fetching;
+using Anon.Client.Signing;
 using Anon.Client.Watching;
 using Anon.Commands;
 using Anon.Io;
 using Anon.Ladder;
 using Anon.Protocol;
+using Anon.Signing;
 
 var server = new Option<string>("--server", "-s")
 {
@@ -87,11 +89,29 @@ var failOnRefusal = new Option<bool>("--fail-on-refusal")
     Description = "Give up at once when the gateway's host answers that nothing listens on the port, instead of retrying until --timeout (a gateway being restarted refuses for a moment).",
 };
 
+var pageKey = new Option<string?>("--page-key")
+{
+    Description = "Act only on a page signed with this minisign key (the base64 line of the publisher's minisign.pub, or that file): fetch its signature from --signature-port and check both, and never a page signed before the last one accepted.",
+    HelpName = "key",
+};
+var signaturePort = new Option<int?>("--signature-port")
+{
+    Description = "With --page-key, the gateway's UDP port for the page's signature (its --signature-port). Default: --port + 1.",
+    HelpName = "port",
+    CustomParser = result => (int)CommandLineApp.ParseInteger(result, 1, ushort.MaxValue, "a port number"),
+};
+var stateDirectory = new Option<string?>("--state-dir")
+{
+    Description = "With --page-key, where to keep the signing time of the last page accepted, across restarts. Default: $STATE_DIRECTORY (set by systemd's StateDirectory=).",
+    HelpName = "dir",
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("STATE_DIRECTORY")?.Split(':')[0],
+};
+
 var retransmission = new RetransmissionOptions();
 
 var root = new RootCommand("anonclient: fetches the command page from the gateway, writes it to a file and switches the LED.")
 {
-    server, port, log, file, timeout, linger, watch, initialSequence, gpioPin, gpioChip, activeLow, ledState, diagram, failOnRefusal,
+    server, port, log, file, timeout, linger, watch, initialSequence, gpioPin, gpioChip, activeLow, ledState, diagram, failOnRefusal, pageKey, signaturePort, stateDirectory,
 };
 foreach (Option option in retransmission.Options)
 {
@@ -116,6 +136,7 @@ root.SetAction(parsed =>
         Led = ChooseLed(parsed.GetValue(gpioPin), parsed.GetValue(gpioChip), parsed.GetValue(activeLow), parsed.GetValue(ledState)),
         DiagramPath = parsed.GetValue(diagram),
         FailOnRefusal = parsed.GetValue(failOnRefusal),
+        Signing = Signing(parsed.GetValue(pageKey), parsed.GetValue(signaturePort), parsed.GetValue(port), parsed.GetValue(stateDirectory)),
     };
     if (settings.Options.IdleTimeout <= TimeSpan.Zero)
     {
@@ -132,6 +153,7 @@ root.SetAction(parsed =>
         throw new UsageException("--diagram draws one transfer; it cannot be combined with --watch");
     }
 
+
     if (settings.InitialSequence is not null)
     {
         // One ISN for every fetch would make each connection predictable and alike (the spec: "randomly chosen").
@@ -141,6 +163,23 @@ root.SetAction(parsed =>
     return RunWatch(settings, TimeSpan.FromSeconds(seconds));
 });
 return CommandLineApp.Run(root, args, environmentPrefix: "ANON_CLIENT_");
+
+// --page-key and its companions; null without a key.
+static SignedFetch? Signing(string? key, int? signaturePort, int port, string? stateDirectory)
+{
+    if (key is null)
+    {
+        return signaturePort is null ? null : throw new UsageException("--signature-port is where the page's signature is: give the publisher's key with --page-key");
+    }
+
+    if (stateDirectory is not { Length: > 0 })
+    {
+        throw new UsageException("--page-key keeps the signing time of the last page accepted, to refuse an older one: give --state-dir (systemd's StateDirectory= sets $STATE_DIRECTORY)");
+    }
+
+    int at = signaturePort ?? (port < ushort.MaxValue ? port + 1 : throw new UsageException($"--port {port} has no next port for the signature: give --signature-port"));
+    return new SignedFetch(new SignatureCheck(MinisignKey.Parse(key), stateDirectory), at);
+}
 
 // One fetch: the page written, its command executed, the LED switched; a page without a command is exit code 65.
 static int RunOnce(ClientSettings settings)
@@ -165,7 +204,8 @@ static int RunOnce(ClientSettings settings)
                     Console.Error.WriteLine(ClientWords.Retrying(gateway, error, settings.Options.IdleTimeout));
                 }
             });
-            using PageFetch fetched = PageFetch.Run(gateway, settings.Options, log, settings.InitialSequence, stop.Token, recorder, networkErrors);
+            PageFetch Fetch(IPEndPoint at) => PageFetch.Run(at, settings.Options, log, settings.InitialSequence, stop.Token, recorder, networkErrors);
+            using PageFetch fetched = settings.Signing is { } signing ? signing.Run(gateway, Fetch, log, stop.Token) : Fetch(gateway);
             ReadOnlySpan<byte> content = fetched.Content.Span;
             try
             {
@@ -213,7 +253,7 @@ static int RunOnce(ClientSettings settings)
 static int RunWatch(ClientSettings settings, TimeSpan interval) =>
     WithDelivery(settings, LogFlushing.Timer, (log, delivery, gateway) =>
     {
-        WatchService.Run(Watcher.ForGateway(gateway, settings.Options, log, delivery, interval, new NetworkErrors(settings.FailOnRefusal)));
+        WatchService.Run(Watcher.ForGateway(gateway, settings.Options, log, delivery, interval, new NetworkErrors(settings.FailOnRefusal), settings.Signing));
         return ExitCodes.Success;
     });
 

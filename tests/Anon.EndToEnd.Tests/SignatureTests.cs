@@ -220,7 +220,110 @@ public sealed class SignatureTests(ITestOutputHelper output) : IAsyncLifetime, I
         Assert.Contains(said, result.Error, StringComparison.Ordinal);
     }
 
+    /// <summary>The device checks the page itself: signed by the key, it is written and acted on, and its signing time kept.</summary>
+    [Fact]
+    public async Task A_device_with_the_key_acts_on_a_signed_page_and_keeps_its_signing_time()
+    {
+        await PublishAsync(_page, "key", timestamp: 2_000_000_000);
+        int signaturePort = Expect.FreeUdpPort();
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(
+            PageUrl, _scratch.PathOf("g.log"), "--page-key", _scratch.PathOf("key.pub"), "--signature-port", signaturePort.ToString(CultureInfo.InvariantCulture));
+
+        ProcessResult client = await RunDeviceAsync(gateway.Port, signaturePort);
+
+        Assert.True(client.ExitCode == 0, client.Error);
+        Assert.Equal(_page, File.ReadAllBytes(_scratch.PathOf("device.out")));
+        Assert.Equal("ON", File.ReadAllText(_scratch.PathOf("device.led")).Trim());
+        Assert.Equal("timestamp:2000000000\n", File.ReadAllText(_scratch.PathOf("state/last-accepted-signature")));
+        Assert.Contains("signature checked: the page was signed at 2033-05-18 03:33:20 UTC", File.ReadAllText(_scratch.PathOf("device.log")), StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string, string> RogueGateways => new()
+    {
+        { "tampered page, genuine signature", "the signature does not match the page" },
+        { "page signed by another key", "the signature is by another key" },
+        { "no signature", "no signature for the page from 127.0.0.1:" },
+    };
+
+    /// <summary>A gateway (or anyone answering as it) that serves what the publisher did not sign cannot switch the LED.</summary>
+    [Theory]
+    [MemberData(nameof(RogueGateways))]
+    public async Task A_device_with_the_key_refuses_what_a_rogue_gateway_serves(string rogue, string said)
+    {
+        await PublishAsync(_page, rogue == "page signed by another key" ? "other" : "key", timestamp: 2_000_000_000);
+        byte[] page = (byte[])_page.Clone();
+        if (rogue.StartsWith("tampered", StringComparison.Ordinal))
+        {
+            page[^2] ^= 0x01;
+        }
+
+        using var pageGateway = new Anon.Lab.Conformance.SuiteGateway(page, new Anon.Lab.Conformance.GatewayScript());
+        using var signatureGateway = rogue == "no signature" ? null : new Anon.Lab.Conformance.SuiteGateway(Signature(), new Anon.Lab.Conformance.GatewayScript());
+
+        ProcessResult client = await RunDeviceAsync(pageGateway.Port, signatureGateway?.Port ?? Expect.FreeUdpPort(), "--timeout", "1");
+
+        Assert.Equal(76, client.ExitCode);
+        string[] lines = client.Error.Trim().Split('\n'); // before it, when nothing listens on a port: the notices of retries
+        Assert.All(lines, line => Assert.StartsWith("anonclient: ", line, StringComparison.Ordinal));
+        Assert.Contains(said, lines[^1], StringComparison.Ordinal);
+        Assert.False(File.Exists(_scratch.PathOf("device.out")), "the page was written");
+        Assert.False(File.Exists(_scratch.PathOf("device.led")), "the LED was switched");
+    }
+
+    /// <summary>An older signed page, replayed after a newer one was accepted, is refused, across a restart of the client.</summary>
+    [Fact]
+    public async Task A_device_refuses_an_older_signed_page_after_a_newer_one_across_restarts()
+    {
+        await PublishAsync(_otherPage, "key", timestamp: 2_000_000_100);
+        using (var newer = new Anon.Lab.Conformance.SuiteGateway(_otherPage, new Anon.Lab.Conformance.GatewayScript()))
+        using (var newerSignature = new Anon.Lab.Conformance.SuiteGateway(Signature(), new Anon.Lab.Conformance.GatewayScript()))
+        {
+            ProcessResult accepted = await RunDeviceAsync(newer.Port, newerSignature.Port);
+            Assert.True(accepted.ExitCode == 0, accepted.Error);
+        }
+
+        await PublishAsync(_page, "key", timestamp: 2_000_000_000);
+        using var replay = new Anon.Lab.Conformance.SuiteGateway(_page, new Anon.Lab.Conformance.GatewayScript());
+        using var replaySignature = new Anon.Lab.Conformance.SuiteGateway(Signature(), new Anon.Lab.Conformance.GatewayScript());
+
+        ProcessResult refused = await RunDeviceAsync(replay.Port, replaySignature.Port);
+
+        Assert.Equal(76, refused.ExitCode);
+        Assert.Contains("before the page this device accepted last (signed at 2033-05-18 03:35:00 UTC): a rollback or a replay", refused.Error, StringComparison.Ordinal);
+        Assert.Equal(_otherPage, File.ReadAllBytes(_scratch.PathOf("device.out")));
+        Assert.Equal("OFF", File.ReadAllText(_scratch.PathOf("device.led")).Trim());
+    }
+
+    /// <summary>A damaged state file is named, and refuses every page until it is removed (README "Signed pages").</summary>
+    [Fact]
+    public async Task A_damaged_state_file_is_named_and_refuses_until_removed()
+    {
+        await PublishAsync(_page, "key", timestamp: 2_000_000_000);
+        using var gateway = new Anon.Lab.Conformance.SuiteGateway(_page, new Anon.Lab.Conformance.GatewayScript());
+        using var signature = new Anon.Lab.Conformance.SuiteGateway(Signature(), new Anon.Lab.Conformance.GatewayScript());
+        Directory.CreateDirectory(_scratch.PathOf("state"));
+        await File.WriteAllTextAsync(_scratch.PathOf("state/last-accepted-signature"), "timestamp:20000\u0000\u0000");
+
+        ProcessResult refused = await RunDeviceAsync(gateway.Port, signature.Port);
+        File.Delete(_scratch.PathOf("state/last-accepted-signature"));
+        ProcessResult accepted = await RunDeviceAsync(gateway.Port, signature.Port);
+
+        Assert.Equal(76, refused.ExitCode);
+        Assert.Contains($"the state file {_scratch.PathOf("state/last-accepted-signature")} is damaged", refused.Error, StringComparison.Ordinal);
+        Assert.True(accepted.ExitCode == 0, accepted.Error);
+    }
+
     public void Dispose() => _scratch.Dispose();
+
+    /// <summary>The signature file PublishAsync made last.</summary>
+    private byte[] Signature() => File.ReadAllBytes(_scratch.PathOf(PageName + ".minisig"));
+
+    /// <summary>anonclient as a device with the key: its file, simulated LED's state file and state directory in the scratch folder.</summary>
+    private Task<ProcessResult> RunDeviceAsync(int port, int signaturePort, params string[] more) =>
+        Programs.RunClientAsync(Expect.ClientArguments(
+            port, _scratch.PathOf("device.log"), _scratch.PathOf("device.out"),
+            ["--page-key", _scratch.PathOf("key.pub"), "--signature-port", signaturePort.ToString(CultureInfo.InvariantCulture),
+             "--state-dir", _scratch.PathOf("state"), "--led-state", _scratch.PathOf("device.led"), .. more]));
 
     /// <summary>The content served on <paramref name="port"/>, fetched by the conformance suite's plain client.</summary>
     private static byte[] FetchFrom(int port)

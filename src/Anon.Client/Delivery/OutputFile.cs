@@ -11,19 +11,22 @@ namespace Anon.Client.Delivery;
 public sealed class OutputFile : IDisposable
 {
     private readonly string _path;
+    private readonly string _what;
     private readonly string _temporaryPath;
     private FileStream? _temporary;
     private bool _committed;
 
-    private OutputFile(string path, string temporaryPath, FileStream temporary)
+    private OutputFile(string path, string what, string temporaryPath, FileStream temporary)
     {
         _path = path;
+        _what = what;
         _temporaryPath = temporaryPath;
         _temporary = temporary;
     }
 
+    /// <param name="what">What the file is, for a failure's message.</param>
     /// <exception cref="FileWriteException">The directory does not exist or cannot be written.</exception>
-    public static OutputFile Create(string path)
+    public static OutputFile Create(string path, string what = "the output file")
     {
         string fullPath = Path.GetFullPath(path);
         string temporaryPath = Path.Combine(
@@ -36,12 +39,12 @@ public sealed class OutputFile : IDisposable
             }
 
             var temporary = new FileStream(temporaryPath, FileMode.Create, FileAccess.Write, FileShare.None);
-            return new OutputFile(fullPath, temporaryPath, temporary);
+            return new OutputFile(fullPath, what, temporaryPath, temporary);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Said of the file asked for, not of the hidden temporary file beside it that failed.
-            throw FileWriteException.Creating("the output file", path, e, e.Message.Replace(temporaryPath, fullPath, StringComparison.Ordinal));
+            throw FileWriteException.Creating(what, path, e, e.Message.Replace(temporaryPath, fullPath, StringComparison.Ordinal));
         }
     }
 
@@ -70,7 +73,7 @@ public sealed class OutputFile : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new FileWriteException($"cannot write the output file '{_path}': {e.Message}", e);
+            throw new FileWriteException($"cannot write {_what} '{_path}': {e.Message}", e);
         }
     }
 

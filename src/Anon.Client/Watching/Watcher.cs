@@ -1,6 +1,7 @@
 using System.Net;
 using Anon.Client.Delivery;
 using Anon.Client.Fetching;
+using Anon.Client.Signing;
 using Anon.Commands;
 using Anon.Io;
 using Anon.Protocol;
@@ -49,6 +50,12 @@ internal sealed class Watcher(
             {
                 break; // SIGTERM in the middle of a fetch: the watch ends as on any SIGTERM, with 0
             }
+            catch (PageRefusedException e)
+            {
+                // The file and the LED keep the last page accepted; the next interval tries again.
+                log.Event($"error: {e.Message}; the file and the LED stay as they are; trying again in {wait.TotalSeconds:0.0} s");
+                Console.Error.WriteLine($"anonclient: {e.Message}; trying again in {wait.TotalSeconds:0.0} s");
+            }
 
             stop.WaitHandle.WaitOne(wait); // returns early on SIGTERM
         }
@@ -57,8 +64,16 @@ internal sealed class Watcher(
     }
 
     internal static Watcher ForGateway(
-        IPEndPoint gateway, ClientOptions options, PacketLog log, PageDelivery delivery, TimeSpan interval, NetworkErrors networkErrors = default) =>
-        new(stop => PageFetch.Run(gateway, options, log, null, stop, networkErrors: networkErrors), delivery, log, interval);
+        IPEndPoint gateway, ClientOptions options, PacketLog log, PageDelivery delivery, TimeSpan interval, NetworkErrors networkErrors = default, SignedFetch? signing = null) =>
+        new(
+            stop =>
+            {
+                PageFetch Fetch(IPEndPoint at) => PageFetch.Run(at, options, log, null, stop, networkErrors: networkErrors);
+                return signing is null ? Fetch(gateway) : signing.Run(gateway, Fetch, log, stop);
+            },
+            delivery,
+            log,
+            interval);
 
 
     /// <summary>A page without a command leaves the LED as it is; a change of command is said once.</summary>
