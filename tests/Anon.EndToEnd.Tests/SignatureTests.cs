@@ -313,6 +313,121 @@ public sealed class SignatureTests(ITestOutputHelper output) : IAsyncLifetime, I
         Assert.True(accepted.ExitCode == 0, accepted.Error);
     }
 
+    /// <summary>A watching device keeps the last page it accepted while a rogue answers in the gateway's place, and tries again at each interval.</summary>
+    [Fact]
+    public async Task A_watching_device_keeps_its_last_good_page_while_a_rogue_answers_and_tries_again()
+    {
+        await PublishAsync(_page, "key", timestamp: 2_000_000_000);
+        byte[] tampered = (byte[])_otherPage.Clone();
+        int port = Expect.FreeUdpPort(), signaturePort = Expect.FreeUdpPort();
+        var genuine = new Anon.Lab.Conformance.SuiteGateway(_page, new Anon.Lab.Conformance.GatewayScript(), port);
+        var genuineSignature = new Anon.Lab.Conformance.SuiteGateway(Signature(), new Anon.Lab.Conformance.GatewayScript(), signaturePort);
+        using System.Diagnostics.Process device = Programs.StartClient(Expect.ClientArguments(
+            port, _scratch.PathOf("device.log"), _scratch.PathOf("device.out"),
+            "--page-key", _scratch.PathOf("key.pub"), "--signature-port", signaturePort.ToString(CultureInfo.InvariantCulture),
+            "--state-dir", _scratch.PathOf("state"), "--led-state", _scratch.PathOf("device.led"), "--watch", "0.2"));
+        try
+        {
+            await Expect.EventuallyAsync(() => File.Exists(_scratch.PathOf("device.led")), TimeSpan.FromSeconds(30), "the device switching its LED on the genuine page");
+            genuine.Dispose();
+            using var rogue = new Anon.Lab.Conformance.SuiteGateway(tampered, new Anon.Lab.Conformance.GatewayScript(), port);
+            await Expect.EventuallyAsync(() => Refusals() >= 2, TimeSpan.FromSeconds(30), "two refusals of the rogue's page, an interval apart");
+        }
+        finally
+        {
+            Programs.Terminate(device);
+            await device.WaitForExitAsync();
+            genuineSignature.Dispose();
+        }
+
+        Assert.Equal(0, device.ExitCode);
+        Assert.Equal(_page, File.ReadAllBytes(_scratch.PathOf("device.out")));
+        Assert.Equal("ON", File.ReadAllText(_scratch.PathOf("device.led")).Trim());
+
+        int Refusals() => File.ReadAllLines(_scratch.PathOf("device.log")).Count(line =>
+            line.Contains("error: refused the page from 127.0.0.1:", StringComparison.Ordinal) && line.Contains("the file and the LED stay as they are; trying again in", StringComparison.Ordinal));
+    }
+
+    /// <summary>A page fetched before a refresh and its signature after it: the device fetches the pair again, and the next pair verifies.</summary>
+    [Fact]
+    public async Task A_device_whose_page_and_signature_straddle_a_refresh_fetches_them_again()
+    {
+        await PublishAsync(_page, "key", timestamp: 2_000_000_000);
+        byte[] oldSignature = Signature();
+        await PublishAsync(_otherPage, "key", timestamp: 2_000_000_100);
+        using var gateway = new Anon.Lab.Conformance.SuiteGateway(_otherPage, new Anon.Lab.Conformance.GatewayScript());
+        using var signature = new Anon.Lab.Conformance.SuiteGateway(Signature(), new Anon.Lab.Conformance.GatewayScript { FirstContents = [oldSignature] });
+
+        ProcessResult client = await RunDeviceAsync(gateway.Port, signature.Port);
+
+        Assert.True(client.ExitCode == 0, client.Error);
+        Assert.Equal(_otherPage, File.ReadAllBytes(_scratch.PathOf("device.out")));
+        Assert.Contains("the signature does not match the page (altered, or signed by someone else); fetching the page and its signature again (1 of 3 tries)",
+            File.ReadAllText(_scratch.PathOf("device.log")), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// 20 devices watching while the page changes again and again: a device whose page and signature
+    /// straddle a refresh fetches the pair again, and none ends a fetch refused.
+    /// </summary>
+    [Fact]
+    public async Task Devices_fetching_around_refreshes_each_end_with_a_pair_that_verifies()
+    {
+        const int Devices = 20;
+        const int Changes = 10;
+        await PublishAsync(_page, "key", timestamp: 2_000_000_000);
+        int signaturePort = Expect.FreeUdpPort();
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(
+            PageUrl, _scratch.PathOf("g.log"), "--page-key", _scratch.PathOf("key.pub"), "--signature-port", signaturePort.ToString(CultureInfo.InvariantCulture),
+            "--refresh", "0.5", "--max-connection-rate", "0");
+        var devices = Enumerable.Range(0, Devices).Select(i => Programs.StartClient(Expect.ClientArguments(
+            gateway.Port, _scratch.PathOf($"d{i}.log"), _scratch.PathOf($"d{i}.out"),
+            "--page-key", _scratch.PathOf("key.pub"), "--signature-port", signaturePort.ToString(CultureInfo.InvariantCulture),
+            "--state-dir", _scratch.PathOf($"state{i}"), "--watch", "0.2"))).ToList();
+        byte[] last = _page;
+        try
+        {
+            for (int change = 1; change <= Changes; change++)
+            {
+                await Task.Delay(700);
+                last = change % 2 == 1 ? _otherPage : _page;
+                await PublishAsync(last, "key", timestamp: 2_000_000_000 + change);
+            }
+
+            await Expect.EventuallyAsync(() => Enumerable.Range(0, Devices).All(i => Holds(i, last)), TimeSpan.FromSeconds(30), "every device holding the last page");
+            await Task.Delay(1000); // a few more fetches of the last page
+        }
+        finally
+        {
+            foreach (System.Diagnostics.Process device in devices)
+            {
+                Programs.Terminate(device);
+            }
+
+            foreach (System.Diagnostics.Process device in devices)
+            {
+                await device.WaitForExitAsync();
+                device.Dispose();
+            }
+        }
+
+        int refetched = 0, checkedPairs = 0;
+        for (int i = 0; i < Devices; i++)
+        {
+            string log = File.ReadAllText(_scratch.PathOf($"d{i}.log"));
+            checkedPairs += log.Split('\n').Count(line => line.Contains("signature checked", StringComparison.Ordinal));
+            Assert.DoesNotContain("error: refused", log, StringComparison.Ordinal);
+            Assert.Equal(last, File.ReadAllBytes(_scratch.PathOf($"d{i}.out")));
+            refetched += log.Split('\n').Count(line => line.Contains("fetching the page and its signature again", StringComparison.Ordinal));
+        }
+
+        int changes = File.ReadAllLines(_scratch.PathOf("g.log")).Count(line => line.Contains("page changed", StringComparison.Ordinal));
+        output.WriteLine($"{checkedPairs} pairs checked by {Devices} devices over {changes} changes of the page; {refetched} straddled a refresh and were fetched again");
+
+        bool Holds(int device, byte[] page) =>
+            File.Exists(_scratch.PathOf($"d{device}.out")) && File.ReadAllBytes(_scratch.PathOf($"d{device}.out")).AsSpan().SequenceEqual(page);
+    }
+
     public void Dispose() => _scratch.Dispose();
 
     /// <summary>The signature file PublishAsync made last.</summary>

@@ -182,6 +182,12 @@ public sealed record GatewayScript
 
     /// <summary>Log packets as "RECV seq=1 ack=2" instead of the spec's format.</summary>
     public bool MalformedLog { get; init; }
+
+    /// <summary>
+    /// The content of the first connections, one each, in order; every later one gets the content
+    /// given to the gateway (a page that changes between two fetches, as a refresh changes it).
+    /// </summary>
+    public IReadOnlyList<byte[]> FirstContents { get; init; } = [];
 }
 
 /// <summary>One datagram in the suite gateway's record.</summary>
@@ -205,6 +211,7 @@ public sealed class SuiteGateway : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _loop;
     private readonly List<(int Offset, int Length, bool Fin)> _segments;
+    private int _connectionsOpened;
     private readonly StreamWriter? _log;
     private readonly List<(TimeSpan Due, Connection Connection, byte[] Datagram)> _delayed = [];
     private bool _dead;
@@ -428,8 +435,14 @@ public sealed class SuiteGateway : IDisposable
         }
     }
 
-    private Connection NewConnection(IPEndPoint peer, uint clientIsn) =>
-        new(peer, clientIsn, _script.Isn ?? (uint)Random.Shared.NextInt64(0, uint.MaxValue), _clock.Elapsed);
+    private Connection NewConnection(IPEndPoint peer, uint clientIsn)
+    {
+        int opened = _connectionsOpened++;
+        (byte[] content, List<(int, int, bool)> segments) = opened < _script.FirstContents.Count
+            ? (_script.FirstContents[opened], Plan(_script.FirstContents[opened].Length, _script))
+            : (_content, _segments);
+        return new(peer, clientIsn, _script.Isn ?? (uint)Random.Shared.NextInt64(0, uint.MaxValue), _clock.Elapsed) { Content = content, Segments = segments };
+    }
 
     /// <summary>Whether a broken gateway's strictness drops the connection at this datagram.</summary>
     private bool Aborts(Connection connection, Datagram datagram) =>
@@ -441,13 +454,13 @@ public sealed class SuiteGateway : IDisposable
     /// <summary>The furthest acknowledgment the segment in flight allows: its end, + 1 for a FIN.</summary>
     private uint EndOf(Connection connection)
     {
-        (_, int length, bool fin) = _segments[connection.Segment];
+        (_, int length, bool fin) = connection.Segments[connection.Segment];
         return SequenceOf(connection, connection.Segment) + (uint)length + (fin ? 1u : 0u);
     }
 
     private void HandleAck(Connection connection, Datagram datagram)
     {
-        (_, int length, bool fin) = _segments[connection.Segment];
+        (_, int length, bool fin) = connection.Segments[connection.Segment];
         uint end = SequenceOf(connection, connection.Segment) + (uint)length;
         bool acknowledges = datagram.Header.IsAck && (datagram.Ack == end || (fin && datagram.Ack == end + 1)
             || (_script.AdvanceOnAnyAck && (int)(datagram.Ack - end) > 0));
@@ -496,7 +509,7 @@ public sealed class SuiteGateway : IDisposable
             return;
         }
 
-        if (connection.Segment + 1 == _segments.Count)
+        if (connection.Segment + 1 == connection.Segments.Count)
         {
             connection.State = State.Stalled; // the content is all acknowledged and no FIN is to come (FinStyle.Never)
             return;
@@ -543,7 +556,7 @@ public sealed class SuiteGateway : IDisposable
                 continue;
             }
 
-            if (_script.NeverRetransmitFin && connection.State == State.Established && _segments[connection.Segment].Fin)
+            if (_script.NeverRetransmitFin && connection.State == State.Established && connection.Segments[connection.Segment].Fin)
             {
                 continue;
             }
@@ -578,12 +591,12 @@ public sealed class SuiteGateway : IDisposable
     }
 
     private uint SequenceOf(Connection connection, int segment) =>
-        connection.Isn + 1 + (uint)_segments[segment].Offset + (_script.SkipAByte && segment > 0 ? 1u : 0u) - (_script.DataFromIsn ? 1u : 0u);
+        connection.Isn + 1 + (uint)connection.Segments[segment].Offset + (_script.SkipAByte && segment > 0 ? 1u : 0u) - (_script.DataFromIsn ? 1u : 0u);
 
     private byte[] BuildSegment(Connection connection, int segment, bool again = false)
     {
-        (int offset, int length, bool fin) = _segments[segment];
-        byte[] payload = _content.AsSpan(offset, length).ToArray();
+        (int offset, int length, bool fin) = connection.Segments[segment];
+        byte[] payload = connection.Content.AsSpan(offset, length).ToArray();
         if (_script.CorruptContent && segment == 0 && payload.Length > 0)
         {
             payload[0] ^= 0x20;
@@ -622,7 +635,7 @@ public sealed class SuiteGateway : IDisposable
                 _stranger.SendTo(forged, connection.Peer);
             }
 
-            if (_script.SendNextFirst.Contains(segment) && segment + 1 < _segments.Count)
+            if (_script.SendNextFirst.Contains(segment) && segment + 1 < connection.Segments.Count)
             {
                 Send(connection, BuildSegment(connection, segment + 1));
             }
@@ -718,6 +731,11 @@ public sealed class SuiteGateway : IDisposable
         public int DuplicateAcksSeen { get; set; }
 
         public HashSet<int> AcksLost { get; } = [];
+
+        /// <summary>What this connection serves, and in which segments.</summary>
+        public required byte[] Content { get; init; }
+
+        public required List<(int Offset, int Length, bool Fin)> Segments { get; init; }
 
         public bool FinAckLost { get; set; }
     }
