@@ -157,9 +157,13 @@ for arch in "${arches[@]}"; do
     ln -s ../lib/anon-gateway/anonGateway "$tree/usr/bin/anonGateway"
     package anon-gateway anonGateway gateway.env "serves a command page to the devices of a local network over UDP"
 
-    # anon-client: the program, and the udev rule that opens the GPIO chips to the gpio group.
+    # anon-client: the program, beside the libsodium it loads for --page-key (as the gateway's), a
+    # link to it in /usr/bin, and the udev rule that opens the GPIO chips to the gpio group.
     tree="$stage/anon-client"
-    install -D -m 755 "$bin/anonclient" "$tree/usr/bin/anonclient"
+    install -d "$tree/usr/bin" "$tree/usr/lib/anon-client"
+    install -m 755 "$bin/anonclient" "$tree/usr/lib/anon-client/anonclient"
+    install -m 644 "$bin/libsodium.so" "$tree/usr/lib/anon-client/libsodium.so"
+    ln -s ../lib/anon-client/anonclient "$tree/usr/bin/anonclient"
     install -D -m 644 "$here/anon-client.udev" "$tree/usr/lib/udev/rules.d/60-anon-client-gpio.rules"
     package anon-client anonclient client.env "fetches the command page from the gateway and switches the LED"
 

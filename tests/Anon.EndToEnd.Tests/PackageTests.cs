@@ -79,6 +79,8 @@ public sealed class PackageTests(WebFixture web, ITestOutputHelper output) : ICl
             Assert.Contains("Recommends: libgpiod2 | libgpiod3", fields.Output, StringComparison.Ordinal);
             // The rule that opens the GPIO chips to the gpio group, without which Debian leaves them root's.
             Assert.Contains("./usr/lib/udev/rules.d/60-anon-client-gpio.rules", contents.Output, StringComparison.Ordinal);
+            // The libsodium --page-key loads, beside the program (Debian's is older than NSec needs).
+            Assert.Contains("./usr/lib/anon-client/libsodium.so", contents.Output, StringComparison.Ordinal);
         }
 
         string program = package switch { "anon-gateway" => "anonGateway", "anon-client" => "anonclient", _ => "anon-lab" };
@@ -100,7 +102,7 @@ public sealed class PackageTests(WebFixture web, ITestOutputHelper output) : ICl
     }
 
     [SkippableFact]
-    public async Task The_arm64_packaged_programs_run_under_qemu_and_the_gateway_finds_its_libsodium()
+    public async Task The_arm64_packaged_programs_run_under_qemu_and_both_find_their_libsodium()
     {
         Skip.If(string.IsNullOrEmpty(ArmDirectory), "ANON_ARM_DIR is not set: bash tests/run.sh unpacks the arm64 sysroot (tests/arm/prepare.sh) and sets it");
         string root = _scratch.PathOf("root");
@@ -109,16 +111,20 @@ public sealed class PackageTests(WebFixture web, ITestOutputHelper output) : ICl
             Assert.Equal(0, (await Programs.RunAsync("dpkg-deb", ["--extract", await DebAsync(package, "arm64"), root], Timeout)).ExitCode);
         }
 
-        // Run through the link in /usr/bin, as a user would: the gateway finds libsodium beside its target.
+        // Run through the links in /usr/bin, as a user would: each program finds libsodium beside its target.
         string gatewayProgram = Emulated(Path.Combine(root, "usr", "bin", "anonGateway"));
         string clientProgram = Emulated(Path.Combine(root, "usr", "bin", "anonclient"));
         web.Server.Serve("LIGHTON_COMMAND.minisig", Expect.LightOnSignature);
-        await using GatewayProcess gateway = await GatewayProcess.StartProgramAsync(gatewayProgram, web.LightOn, _scratch.PathOf("g.log"), 0, "--page-key", Expect.LightOnSignatureKey);
+        string signaturePort = Expect.FreeUdpPort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await using GatewayProcess gateway = await GatewayProcess.StartProgramAsync(
+            gatewayProgram, web.LightOn, _scratch.PathOf("g.log"), 0, "--page-key", Expect.LightOnSignatureKey, "--signature-port", signaturePort);
 
-        ProcessResult client = await Programs.RunAsync(clientProgram, Expect.ClientArguments(gateway.Port, _scratch.PathOf("c.log"), _scratch.PathOf("out.txt")), Timeout);
+        ProcessResult client = await Programs.RunAsync(clientProgram, Expect.ClientArguments(gateway.Port, _scratch.PathOf("c.log"), _scratch.PathOf("out.txt"),
+            "--page-key", Expect.LightOnSignatureKey, "--signature-port", signaturePort, "--state-dir", _scratch.PathOf("state")), Timeout);
 
         Assert.True(client.ExitCode == 0, client.Error);
         Assert.Equal(Expect.Fixture("LIGHTON_COMMAND"), File.ReadAllBytes(_scratch.PathOf("out.txt")));
+        Assert.Contains("signature checked: the page was signed at 2026-", File.ReadAllText(_scratch.PathOf("c.log")), StringComparison.Ordinal);
         // The conformance suite from the anon-tools package grades that gateway, as on a grader's Pi.
         string lab = Emulated(Path.Combine(root, "usr", "bin", "anon-lab"));
         File.WriteAllBytes(_scratch.PathOf("page"), Expect.Fixture("LIGHTON_COMMAND"));
@@ -192,9 +198,14 @@ public sealed class PackageTests(WebFixture web, ITestOutputHelper output) : ICl
             // transfer's lines are in a new log at the same path.
             const string GatewayLog = "/var/log/anon-gateway/gateway.log";
             web.Server.Serve("LIGHTON_COMMAND.minisig", Expect.LightOnSignature);
-            await using (GatewayProcess gateway = await GatewayProcess.StartProgramAsync("/usr/bin/anonGateway", web.LightOn, GatewayLog, 0, "--page-key", Expect.LightOnSignatureKey))
+            string signaturePort = Expect.FreeUdpPort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await using (GatewayProcess gateway = await GatewayProcess.StartProgramAsync(
+                "/usr/bin/anonGateway", web.LightOn, GatewayLog, 0, "--page-key", Expect.LightOnSignatureKey, "--signature-port", signaturePort))
             {
                 await AssertInstalledClientFetchesAsync(gateway.Port);
+                ProcessResult device = await Programs.RunAsync("/usr/bin/anonclient", Expect.ClientArguments(gateway.Port, _scratch.PathOf("d.log"), _scratch.PathOf("d.out"),
+                    "--page-key", Expect.LightOnSignatureKey, "--signature-port", signaturePort, "--state-dir", _scratch.PathOf("state")), Timeout);
+                Assert.True(device.ExitCode == 0, device.Error); // the installed client checks the signature with the libsodium beside it
                 await Expect.EventuallyAsync(() => File.ReadAllText(GatewayLog).Contains(" SYN", StringComparison.Ordinal), TimeSpan.FromSeconds(2)); // its next timed flush (0.2 s)
                 ProcessResult dryRun = await RunAsync("logrotate", "--debug", "/etc/logrotate.d/anon-gateway");
                 ProcessResult rotation = await RunAsync("logrotate", "--force", "--state", _scratch.PathOf("logrotate.state"), "/etc/logrotate.d/anon-gateway");
