@@ -19,7 +19,7 @@ public static class ExitCodes
     /// <summary>EX_NOHOST: the gateway's host name does not resolve.</summary>
     public const int UnknownHost = 68;
 
-    /// <summary>EX_UNAVAILABLE: the network failed us: gateway silent, transfer given up, download failed, port in use; or a program a command runs is missing.</summary>
+    /// <summary>EX_UNAVAILABLE: the network failed us: gateway silent, transfer given up, download failed, port in use; or a program or library a command needs is missing.</summary>
     public const int Unavailable = 69;
 
     /// <summary>EX_SOFTWARE: a bug. The message is printed; set ANON_DEBUG=1 for the stack trace.</summary>
@@ -40,7 +40,7 @@ public static class ExitCodes
         UsageException => Usage,
         UnknownCommandException => UnknownCommand,
         UnknownHostException => UnknownHost,
-        ListenFailedException or DownloadFailedException or TransferFailedException or MissingProgramException => Unavailable,
+        ListenFailedException or DownloadFailedException or TransferFailedException or MissingDependencyException => Unavailable,
         LedFailedException => GpioError,
         FileWriteException => CannotCreate,
         PageRefusedException => PageRefused,

@@ -48,10 +48,11 @@ public sealed class TransferFailedException(string message, ClientFailure? failu
 }
 
 /// <summary>
-/// A program or script a command runs is not there: anon-lab's demo and testbed run what a clone of
-/// the repository builds (sysexits' EX_UNAVAILABLE: "a support program or file does not exist").
+/// Something a command needs besides its options is not there: the native library that checks
+/// signatures (<c>--page-key</c>), or the programs and scripts of a clone that anon-lab's demo and
+/// testbed run (sysexits' EX_UNAVAILABLE: "a support program or file does not exist").
 /// </summary>
-public sealed class MissingProgramException(string message) : OperationFailedException(message, null);
+public sealed class MissingDependencyException(string message) : OperationFailedException(message, null);
 
 /// <summary>The LED's GPIO pin cannot be driven: no such chip or pin, pin busy, no permission.</summary>
 public sealed class LedFailedException(string message, Exception? innerException = null)

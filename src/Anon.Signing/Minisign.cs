@@ -50,7 +50,24 @@ public sealed class MinisignKey
             throw new UsageException($"'{lineOrPath}' is not a minisign public key (the base64 line of minisign.pub, or that file)");
         }
 
-        return new MinisignKey(blob.AsMemory(2, 8), PublicKey.Import(SignatureAlgorithm.Ed25519, blob.AsSpan(10, 32), KeyBlobFormat.RawPublicKey));
+        return new MinisignKey(blob.AsMemory(2, 8), Import(blob.AsSpan(10, 32)));
+    }
+
+    /// <summary>The first call into NSec, which loads libsodium: a library that cannot be loaded is said here, once.</summary>
+    /// <exception cref="MissingDependencyException">libsodium cannot be loaded.</exception>
+    private static PublicKey Import(ReadOnlySpan<byte> key)
+    {
+        try
+        {
+            return PublicKey.Import(SignatureAlgorithm.Ed25519, key, KeyBlobFormat.RawPublicKey);
+        }
+        catch (PlatformNotSupportedException e)
+        {
+            // NSec wraps the loader's DllNotFoundException, whose first sentence names the library.
+            string why = (e.InnerException ?? e).Message.Split(". ")[0].Split('\n')[0].TrimEnd('.');
+            throw new MissingDependencyException(
+                $"cannot load libsodium, which checks signatures under --page-key ({why}): the packages install it beside the program; a build of your own needs libsodium.so beside it or on the library path");
+        }
     }
 }
 

@@ -13,7 +13,7 @@ public class ExitCodesTests
         { new ListenFailedException("UDP port 9000 is already in use"), 69 },
         { new DownloadFailedException("cannot download the page"), 69 },
         { new TransferFailedException("no answer from the gateway within 10 s", null), 69 },
-        { new MissingProgramException("anonGateway is not built"), 69 },
+        { new MissingDependencyException("anonGateway is not built"), 69 },
         { new LedFailedException("cannot drive the LED on GPIO pin 17"), 71 },
         { new FileWriteException("cannot write the log file"), 73 },
         { new PageRefusedException("the signature does not match the page"), 76 },

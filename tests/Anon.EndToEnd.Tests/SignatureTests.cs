@@ -87,6 +87,45 @@ public sealed class SignatureTests(ITestOutputHelper output) : IAsyncLifetime, I
         Expect.NoStackTrace(result);
     }
 
+    /// <summary>
+    /// libsodium, which NSec loads at the first key, missing from beside the program (a build copied
+    /// without it): one line naming it and exit code 69, not an internal error.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("anonGateway")]
+    [InlineData("anonclient")]
+    public async Task Without_libsodium_a_page_key_is_one_line_naming_it_and_exit_code_69(string program)
+    {
+        ProcessResult loader = await Programs.RunAsync("/sbin/ldconfig", ["-p"], TimeSpan.FromSeconds(30));
+        Skip.If(loader.Output.Contains("libsodium.so (", StringComparison.Ordinal), "this machine has libsodium.so on the loader's path (libsodium-dev), which a copy of the program without its own finds");
+        string built = program == "anonGateway" ? Programs.GatewayPath : Programs.ClientPath;
+        string copy = _scratch.PathOf("without-libsodium");
+        CopyWithoutLibsodium(Path.GetDirectoryName(built)!, copy);
+        string[] arguments = program == "anonGateway"
+            ? ["-p", "0", "-l", _scratch.PathOf("g.log"), "-w", PageUrl.ToString(), "--page-key", _scratch.PathOf("key.pub")]
+            : ["-s", "127.0.0.1", "-p", "9", "-l", _scratch.PathOf("c.log"), "-f", _scratch.PathOf("out"), "--page-key", _scratch.PathOf("key.pub"), "--state-dir", _scratch.PathOf("state")];
+
+        ProcessResult result = await Programs.RunAsync(Path.Combine(copy, Path.GetFileName(built)), arguments, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(69, result.ExitCode);
+        Assert.Single(result.Error.Trim().Split('\n'));
+        Assert.Contains("cannot load libsodium, which checks signatures under --page-key", result.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(_scratch.PathOf("out")));
+    }
+
+    private static void CopyWithoutLibsodium(string from, string to)
+    {
+        foreach (string file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            if (!Path.GetFileName(file).StartsWith("libsodium", StringComparison.Ordinal))
+            {
+                string target = Path.Combine(to, Path.GetRelativePath(from, file));
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(file, target);
+            }
+        }
+    }
+
     [Fact]
     public async Task At_start_a_page_older_than_the_one_accepted_before_is_refused_as_a_rollback()
     {

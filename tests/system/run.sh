@@ -22,6 +22,9 @@ if [ "$(id -u)" -ne 0 ] && ! sudo -n true 2>/dev/null; then
     exit 77
 fi
 
+# The check rogue-gateway-refused signs its pages with Debian's minisign, as README "Signed pages" does.
+command -v minisign >/dev/null 2>&1 || bash tools/apt-install.sh tests/system/run.sh minisign
+
 # The packages under test: those tests/run.sh built, or built now from this tree.
 packages=${ANON_DEB_DIR:-}
 if [ -z "$packages" ] || ! ls "$packages"/anon-client_*_arm64.deb >/dev/null 2>&1; then

@@ -94,12 +94,12 @@ public static partial class Programs
     /// The program <paramref name="variable"/> names, or else the one in the output folder its build
     /// left it in, which the build recorded in this assembly.
     /// </summary>
-    /// <exception cref="MissingProgramException">It is not there: not built, anon-lab runs from a package away from any clone, or the variable names nothing.</exception>
+    /// <exception cref="MissingDependencyException">It is not there: not built, anon-lab runs from a package away from any clone, or the variable names nothing.</exception>
     private static string Locate(string name, string directoryKey, string variable)
     {
         if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } named)
         {
-            return File.Exists(named) ? named : throw new MissingProgramException($"{variable} names {named}, and there is no such file");
+            return File.Exists(named) ? named : throw new MissingDependencyException($"{variable} names {named}, and there is no such file");
         }
 
         string directory = typeof(Programs).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
@@ -107,7 +107,7 @@ public static partial class Programs
         string path = Path.Combine(directory, OperatingSystem.IsWindows() ? name + ".exe" : name);
         return File.Exists(path)
             ? path
-            : throw new MissingProgramException(
+            : throw new MissingDependencyException(
                 $"{name} is not built at {path}: this command runs the programs a clone of the repository builds (`dotnet build` there), or the one {variable} names");
     }
 }

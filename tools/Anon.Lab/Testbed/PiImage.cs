@@ -12,7 +12,7 @@ namespace Anon.Lab.Testbed;
 internal sealed record PiImage(string Kernel, string DeviceTree, string Initramfs, string RootFileSystem)
 {
     /// <summary>This repository's root, which the build recorded.</summary>
-    /// <exception cref="MissingProgramException">It is not there (anon-lab runs from a package): the testbed needs a clone's scripts.</exception>
+    /// <exception cref="MissingDependencyException">It is not there (anon-lab runs from a package): the testbed needs a clone's scripts.</exception>
     public static string RepositoryRoot
     {
         get
@@ -20,7 +20,7 @@ internal sealed record PiImage(string Kernel, string DeviceTree, string Initramf
             string root = typeof(PiImage).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(attribute => attribute.Key == "RepositoryRoot").Value!;
             return File.Exists(Path.Combine(root, "tools", "testbed", "build-image.sh"))
                 ? root
-                : throw new MissingProgramException(
+                : throw new MissingDependencyException(
                     $"the testbed builds its Pis and packages with the scripts of a clone of the repository, and there is none at {root}: run it from a clone");
         }
     }

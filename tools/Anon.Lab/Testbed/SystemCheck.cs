@@ -84,6 +84,7 @@ internal sealed partial class SystemCheck
         ("socket-activation-restart", 5, (check, cancel) => check.RestartsAsync(socketActivation: true, cancel)),
         ("reboot-with-upstream-down", 9, (check, cancel) => check.RebootWithUpstreamDownAsync(cancel)),
         ("device-reboot", 8, (check, cancel) => check.DeviceRebootAsync(cancel)),
+        ("rogue-gateway-refused", 8, (check, cancel) => check.RogueGatewayRefusedAsync(cancel)),
         ("logs-readable", 3, (check, cancel) => check.LogsReadableAsync(cancel)),
         ("purge-clean", 4, (check, cancel) => check.PurgeCleanAsync(cancel)),
     ];
@@ -384,6 +385,135 @@ internal sealed partial class SystemCheck
         return string.Create(CultureInfo.InvariantCulture, $"GPIO17 \"{pin}\" and /var/lib/anon-client/led ON {took.Elapsed.TotalSeconds:0} s after the reboot began");
     }
 
+    // rogue-gateway-refused: with the publisher's key on both Pis (README "On the device too"), a rogue
+    // answering on the device network in the gateway's place cannot switch the LED or roll it back.
+    private async Task<string> RogueGatewayRefusedAsync(CancellationToken cancel)
+    {
+        Publisher publisher = await Publisher.CreateAsync(Path.Combine(_artifacts, "publisher")).ConfigureAwait(false);
+        Publisher stranger = await Publisher.CreateAsync(Path.Combine(_artifacts, "stranger")).ConfigureAwait(false);
+        byte[] on = await File.ReadAllBytesAsync(Testbed.FixtureOf(LightCommand.LightOn), cancel).ConfigureAwait(false);
+        byte[] off = await File.ReadAllBytesAsync(Testbed.FixtureOf(LightCommand.LightOff), cancel).ConfigureAwait(false);
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+
+        // The publisher signs the page (LIGHTON, as the checks before left it); both Pis get the key
+        // and the device accepts that page. Then the publisher's next page, LIGHTOFF, switches the LED.
+        byte[] firstOn = await publisher.SignAsync(on, now.AddMinutes(-2)).ConfigureAwait(false);
+        byte[] currentOff = await publisher.SignAsync(off, now.AddMinutes(-1)).ConfigureAwait(false);
+        _bed.Publish(SignatureName, firstOn);
+        _bed.SetPage(LightCommand.LightOn);
+        int beforeKey = await LineCountAsync(Device, ClientLog, cancel).ConfigureAwait(false);
+        GuestResult[] restarted = await _bed.UsePageKeyAsync(publisher.PublicKeyFile, cancel).ConfigureAwait(false);
+        foreach ((GuestResult result, EmulatedPi pi) in restarted.Zip([Gateway, Device]))
+        {
+            if (!result.Succeeded)
+            {
+                throw new CheckFailedException($"--page-key on the {pi.Name}: {Tail(result.Output)}");
+            }
+        }
+
+        await WaitForClientLogAsync(beforeKey, "signature checked: ", 1, cancel).ConfigureAwait(false);
+        await WaitForLedAsync(LightCommand.LightOn, "on-signed", TimeSpan.FromSeconds(30), cancel).ConfigureAwait(false);
+        _bed.Publish(SignatureName, currentOff);
+        _bed.SetPage(LightCommand.LightOff);
+        await WaitForLedAsync(LightCommand.LightOff, "off-signed", TimeSpan.FromMinutes(1), cancel).ConfigureAwait(false);
+
+        // The rogues: the gateway Pi taken over, its own anonGateway run as root without a key, serving
+        // what it likes on the page's and the signature's ports. Each tries to switch the LED on.
+        (string Name, byte[]? Signature, string Refusal)[] rogues =
+        [
+            ("LIGHTON with the genuine signature of LIGHTOFF", currentOff, "the signature does not match the page"),
+            ("LIGHTON signed by another key", await stranger.SignAsync(on, now).ConfigureAwait(false), "the signature is by another key"),
+            ("the publisher's LIGHTON this device accepted before, replayed with its genuine signature", firstOn, "a rollback or a replay"),
+            ("LIGHTON without a signature", null, "no signature for the page"),
+        ];
+        string socketWas = (await Run(Gateway, "systemctl is-active anon-gateway.socket", TimeSpan.FromSeconds(30), cancel).ConfigureAwait(false)).Output.Trim();
+        await Must(Gateway, "systemctl stop anon-gateway.socket anon-gateway", "stopping anon-gateway", cancel).ConfigureAwait(false);
+        var refused = new List<string>();
+        try
+        {
+            for (int i = 0; i < rogues.Length; i++)
+            {
+                (string name, byte[]? signature, string refusal) = rogues[i];
+                int clientLines = await LineCountAsync(Device, ClientLog, cancel).ConfigureAwait(false);
+                await StartRogueAsync(i, on, signature, cancel).ConfigureAwait(false);
+                string line;
+                try
+                {
+                    line = await WaitForClientLogAsync(clientLines, "error: ", 2, cancel, refusal).ConfigureAwait(false);
+                }
+                catch (CheckFailedException e)
+                {
+                    string pin = (await Run(Device, $"grep '(GPIO{Testbed.LedPin} ' /sys/kernel/debug/gpio", TimeSpan.FromSeconds(30), cancel).ConfigureAwait(false)).Output.Trim();
+                    throw new CheckFailedException($"{name}: not refused ({e.Message}); the pin: {pin}");
+                }
+
+
+                await WaitForLedAsync(LightCommand.LightOff, $"off-under-rogue-{i + 1}", TimeSpan.FromSeconds(5), cancel).ConfigureAwait(false);
+                await SamePageAsync(LightCommand.LightOff, cancel).ConfigureAwait(false);
+                await StopRoguesAsync(cancel).ConfigureAwait(false);
+                refused.Add($"{name}: \"{line}\"");
+            }
+        }
+        finally
+        {
+            await StopRoguesAsync(cancel).ConfigureAwait(false);
+            await Must(Gateway, socketWas == "active" ? "systemctl start anon-gateway.socket anon-gateway" : "systemctl start anon-gateway", "starting anon-gateway again", cancel).ConfigureAwait(false);
+        }
+
+        // The publisher's next page still reaches the LED through the genuine gateway.
+        _bed.Publish(SignatureName, await publisher.SignAsync(on, DateTimeOffset.UtcNow).ConfigureAwait(false));
+        _bed.SetPage(LightCommand.LightOn);
+        await WaitForLedAsync(LightCommand.LightOn, "on-signed-after-rogues", TimeSpan.FromMinutes(2), cancel).ConfigureAwait(false);
+        await SamePageAsync(LightCommand.LightOn, cancel).ConfigureAwait(false);
+        return $"the key on both Pis, a signed LIGHTOFF switched GPIO17 off; then {rogues.Length} rogues on the gateway Pi's address, each refused with the pin low and the file unchanged: {string.Join("; ", refused)}; then the publisher's next page (LIGHTON) switched it on";
+    }
+
+    private const string SignatureName = Testbed.PageName + ".minisig";
+
+    /// <summary>The gateway Pi's anonGateway, run by hand without a key, serving <paramref name="page"/> and, on the signature's port, <paramref name="signature"/> (none when null).</summary>
+    private async Task StartRogueAsync(int rogue, byte[] page, byte[]? signature, CancellationToken cancel)
+    {
+        string pageName = $"ROGUE-{rogue}";
+        _bed.Publish(pageName, page);
+        var script = new StringBuilder("set -e\n");
+        void Serve(string unit, int port, string name) => script.Append(CultureInfo.InvariantCulture,
+            $"systemd-run --quiet --unit={unit} --property=RuntimeMaxSec=300 /usr/bin/anonGateway -p {port} -l /run/{unit}.log -w {_bed.OnGatewayPi(name)} --bind {DeviceNetwork.GatewayAddress}\n");
+        Serve("rogue-page", Testbed.PagePort, pageName);
+        if (signature is not null)
+        {
+            _bed.Publish(pageName + ".minisig", signature);
+            Serve("rogue-signature", Testbed.SignaturePort, pageName + ".minisig");
+        }
+
+        script.Append("for i in $(seq 100); do grep -q 'listening on UDP port' /run/rogue-page.log 2>/dev/null && exit 0; sleep 0.2; done; echo \"the rogue did not start: $(tail -2 /run/rogue-page.log)\"; exit 1\n");
+        await Must(Gateway, script.ToString(), "starting the rogue", cancel).ConfigureAwait(false);
+    }
+
+    private async Task StopRoguesAsync(CancellationToken cancel) =>
+        await Run(Gateway, "systemctl stop rogue-page rogue-signature 2>/dev/null; systemctl reset-failed rogue-page rogue-signature 2>/dev/null; rm -f /run/rogue-*.log; true", TimeSpan.FromSeconds(30), cancel).ConfigureAwait(false);
+
+    /// <summary>
+    /// Waits, up to a minute, for <paramref name="count"/> lines of the device's log past line
+    /// <paramref name="fromLine"/> that contain <paramref name="text"/> (and <paramref name="also"/>,
+    /// when given); returns the last, without its time.
+    /// </summary>
+    private async Task<string> WaitForClientLogAsync(int fromLine, string text, int count, CancellationToken cancel, string also = "")
+    {
+        string matching = $"tail -n +{fromLine + 1} {ClientLog} | grep -F '{text}' | grep -F '{also}'";
+        string what = also.Length > 0 ? $"'{text}' and '{also}'" : $"'{text}'";
+        string script = $"""
+            end=$((SECONDS + 60))
+            while [ $SECONDS -lt $end ]; do
+                n=$({matching} | wc -l)
+                if [ "$n" -ge {count} ]; then {matching} | tail -1; exit 0; fi
+                sleep 0.2
+            done
+            echo "the device's log has $n lines with {what} in a minute, not {count}; its last event: $(grep -v '^SEND \|^RECV ' {ClientLog} | tail -1)"; exit 1
+            """;
+        string line = (await Must(Device, script, "the device's log", cancel, TimeSpan.FromSeconds(90)).ConfigureAwait(false)).Trim();
+        return line.Split(' ', 2) is [_, string message] ? message : line;
+    }
+
     // logs-readable: the packet logs readable by adm, not by others; logrotate --force leaves the services writing the new files.
     private async Task<string> LogsReadableAsync(CancellationToken cancel)
     {
@@ -541,8 +671,7 @@ internal sealed partial class SystemCheck
     /// <summary>The device's file holds the page of <paramref name="command"/>, byte for byte.</summary>
     private async Task SamePageAsync(LightCommand command, CancellationToken cancel)
     {
-        string fixture = Path.Combine(Programs.FixturesDirectory, command == LightCommand.LightOn ? "LIGHTON_COMMAND" : "LIGHTOFF_COMMAND");
-        string expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(fixture, cancel).ConfigureAwait(false)));
+        string expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(Testbed.FixtureOf(command), cancel).ConfigureAwait(false)));
         string actual = (await Must(Device, "sha256sum < /var/lib/anon-client/command.txt", "sha256sum", cancel).ConfigureAwait(false)).Split(' ')[0];
         if (actual != expected)
         {

@@ -28,8 +28,17 @@ internal sealed class Testbed : IAsyncDisposable
 
     public const int WatchSeconds = 1;
 
+    /// <summary>The page's UDP port on the device network: ANON_PORT of both settings files, as packaged.</summary>
+    public const int PagePort = 30000;
+
+    /// <summary>The gateway's port for the page's signature under <c>--page-key</c> (README "On the device too").</summary>
+    public const int SignaturePort = 30001;
+
     private readonly string _socketFolder;
     private readonly int _webPort;
+
+    /// <summary>The names the web server serves, each from the file of that name in the folder of <see cref="PageFile"/>.</summary>
+    private readonly List<string> _served = [PageName];
 
     private Testbed(TestbedSettings settings, string socketFolder, string pageFile, PageServer web, EmulatedPi gateway, EmulatedPi device)
     {
@@ -138,6 +147,58 @@ internal sealed class Testbed : IAsyncDisposable
     /// <summary>Changes the page to the real page of <paramref name="command"/> (tests/fixtures), written whole then renamed.</summary>
     public void SetPage(LightCommand command) => WritePage(PageFile, command);
 
+    /// <summary>
+    /// Serves <paramref name="content"/> at /<paramref name="name"/> on the web server (the gateway Pi
+    /// sees it at <see cref="OnGatewayPi"/>), from a file beside the page's, written whole then renamed.
+    /// </summary>
+    public void Publish(string name, byte[] content)
+    {
+        string path = Path.Combine(Path.GetDirectoryName(PageFile)!, name);
+        File.WriteAllBytes(path + ".part", content);
+        File.Move(path + ".part", path, overwrite: true);
+        if (!_served.Contains(name))
+        {
+            _served.Add(name);
+            Web?.ServeFile(name, path);
+        }
+    }
+
+    /// <summary>A file of the web server as the gateway Pi sees it.</summary>
+    public Uri OnGatewayPi(string name) => new(PageOnGatewayPi, name);
+
+    /// <summary>
+    /// README "On the device too", on both Pis: the publisher's minisign.pub in /etc/anon, named by
+    /// ANON_GATEWAY_PAGE_KEY and ANON_CLIENT_PAGE_KEY, the gateway serving the signature on
+    /// <see cref="SignaturePort"/>; both services restarted. The page must be signed by then.
+    /// </summary>
+    /// <returns>What each Pi answered, in order: gateway, device.</returns>
+    public async Task<GuestResult[]> UsePageKeyAsync(string publicKeyFile, CancellationToken cancel)
+    {
+        string key = $"""
+            cat > /etc/anon/minisign.pub <<'KEY'
+            {publicKeyFile.TrimEnd()}
+            KEY
+            chmod 644 /etc/anon/minisign.pub
+            """;
+        string gateway = $"""
+            set -e
+            {key}
+            sed -i -e 's|^ANON_GATEWAY_PAGE_KEY=.*|ANON_GATEWAY_PAGE_KEY=/etc/anon/minisign.pub|' -e 's|^#*ANON_GATEWAY_SIGNATURE_PORT=.*|ANON_GATEWAY_SIGNATURE_PORT={SignaturePort}|' /etc/anon/gateway.env
+            systemctl restart anon-gateway
+            systemctl is-active anon-gateway
+            """;
+        string device = $"""
+            set -e
+            {key}
+            sed -i -e 's|^ANON_CLIENT_PAGE_KEY=.*|ANON_CLIENT_PAGE_KEY=/etc/anon/minisign.pub|' /etc/anon/client.env
+            systemctl restart anon-client
+            systemctl is-active anon-client
+            """;
+        return await Task.WhenAll(
+            Gateway.RunAsync(gateway, TimeSpan.FromMinutes(2), cancel),
+            Device.RunAsync(device, TimeSpan.FromMinutes(2), cancel)).ConfigureAwait(false);
+    }
+
     /// <summary>Stops the web server: the gateway Pi's requests are refused, as when the site is down.</summary>
     public async Task StopWebAsync()
     {
@@ -154,7 +215,10 @@ internal sealed class Testbed : IAsyncDisposable
         if (Web is null)
         {
             Web = await PageServer.StartAsync(_webPort).ConfigureAwait(false);
-            Web.ServeFile(PageName, PageFile);
+            foreach (string name in _served)
+            {
+                Web.ServeFile(name, Path.Combine(Path.GetDirectoryName(PageFile)!, name));
+            }
         }
     }
 
@@ -169,9 +233,13 @@ internal sealed class Testbed : IAsyncDisposable
         Directory.Delete(_socketFolder, recursive: true);
     }
 
+    /// <summary>The real page of <paramref name="command"/> (tests/fixtures).</summary>
+    public static string FixtureOf(LightCommand command) =>
+        Path.Combine(Programs.FixturesDirectory, command == LightCommand.LightOn ? "LIGHTON_COMMAND" : "LIGHTOFF_COMMAND");
+
     private static void WritePage(string path, LightCommand command)
     {
-        string fixture = Path.Combine(Programs.FixturesDirectory, command == LightCommand.LightOn ? "LIGHTON_COMMAND" : "LIGHTOFF_COMMAND");
+        string fixture = FixtureOf(command);
         string temporary = path + ".part";
         File.Copy(fixture, temporary, overwrite: true);
         File.Move(temporary, path, overwrite: true);
