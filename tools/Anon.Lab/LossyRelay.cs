@@ -1,22 +1,22 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using Anon.Lab.Faults;
 
 namespace Anon.Lab;
 
 /// <summary>
-/// A UDP relay on 127.0.0.1 that drops datagrams at random, with a seed, in each direction: the
-/// faulty network between a client and the gateway. Each client gets its own upstream socket, so the
+/// A UDP relay on 127.0.0.1: the faulty network between clients and a gateway. It drops datagrams
+/// at random, with a seed, in each direction, or applies any other <see cref="Fault"/>s to each
+/// client's connection, as the suite's peers do. Each client gets its own upstream socket, so the
 /// gateway sees one address per client, as it would without the relay.
 /// </summary>
 public sealed class LossyRelay : IAsyncDisposable
 {
     private readonly Socket _front;
     private readonly IPEndPoint _gateway;
-    private readonly double _loss;
-    private readonly Random _random;
-    private readonly Lock _randomLock = new();
-    private readonly ConcurrentDictionary<IPEndPoint, Socket> _upstreams = new();
+    private readonly FaultPlan _faults;
+    private readonly ConcurrentDictionary<IPEndPoint, (Socket Upstream, FaultyConnection Network)> _clients = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _loops = [];
     private long _dropped;
@@ -24,10 +24,15 @@ public sealed class LossyRelay : IAsyncDisposable
 
     /// <param name="loss">Probability of dropping each datagram, in each direction.</param>
     public LossyRelay(IPEndPoint gateway, double loss, int seed, int port = 0)
+        : this(gateway, [new RandomLoss(loss, seed)], port)
+    {
+    }
+
+    /// <param name="faults">What the network does to each client's datagrams, either way.</param>
+    public LossyRelay(IPEndPoint gateway, IReadOnlyList<Fault> faults, int port = 0)
     {
         _gateway = gateway;
-        _loss = loss;
-        _random = new Random(seed);
+        _faults = new FaultPlan(faults);
         _front = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         _front.Bind(new IPEndPoint(IPAddress.Loopback, port));
         _loops.Add(Task.Run(ForwardFromClientsAsync));
@@ -55,7 +60,7 @@ public sealed class LossyRelay : IAsyncDisposable
     {
         await _stop.CancelAsync().ConfigureAwait(false);
         _front.Dispose();
-        foreach (Socket upstream in _upstreams.Values)
+        foreach ((Socket upstream, _) in _clients.Values)
         {
             upstream.Dispose();
         }
@@ -92,24 +97,25 @@ public sealed class LossyRelay : IAsyncDisposable
             }
 
             var client = (IPEndPoint)received.RemoteEndPoint;
-            Socket upstream = _upstreams.GetOrAdd(client, OpenUpstream);
-            await ForwardAsync(upstream, buffer.AsMemory(0, received.ReceivedBytes), _gateway).ConfigureAwait(false);
+            (Socket upstream, FaultyConnection network) = _clients.GetOrAdd(client, OpenUpstream);
+            Forward(network, Way.ToGateway, buffer.AsSpan(0, received.ReceivedBytes).ToArray(), upstream, _gateway);
         }
     }
 
-    private Socket OpenUpstream(IPEndPoint client)
+    private (Socket, FaultyConnection) OpenUpstream(IPEndPoint client)
     {
         var upstream = new Socket(_gateway.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         upstream.Connect(_gateway);
+        var network = new FaultyConnection(_faults);
         lock (_loops)
         {
-            _loops.Add(Task.Run(() => ForwardToClientAsync(upstream, client)));
+            _loops.Add(Task.Run(() => ForwardToClientAsync(upstream, network, client)));
         }
 
-        return upstream;
+        return (upstream, network);
     }
 
-    private async Task ForwardToClientAsync(Socket upstream, IPEndPoint client)
+    private async Task ForwardToClientAsync(Socket upstream, FaultyConnection network, IPEndPoint client)
     {
         byte[] buffer = new byte[65536];
         while (!_stop.IsCancellationRequested)
@@ -135,31 +141,27 @@ public sealed class LossyRelay : IAsyncDisposable
                 continue;
             }
 
-            await ForwardAsync(_front, buffer.AsMemory(0, length), client).ConfigureAwait(false);
+            Forward(network, Way.ToClient, buffer.AsSpan(0, length).ToArray(), _front, client);
         }
     }
 
-    private async Task ForwardAsync(Socket socket, ReadOnlyMemory<byte> datagram, IPEndPoint destination)
+    /// <summary>Passes a datagram through the client's faulty network, then on to <paramref name="destination"/>.</summary>
+    private void Forward(FaultyConnection network, Way way, byte[] datagram, Socket socket, IPEndPoint destination)
     {
-        bool drop;
-        lock (_randomLock)
+        bool lost = network.Pass(way, datagram, passed =>
         {
-            drop = _random.NextDouble() < _loss;
-        }
-
-        if (drop)
+            try
+            {
+                socket.SendTo(passed, SocketFlags.None, destination);
+            }
+            catch (Exception e) when (e is ObjectDisposedException or SocketException)
+            {
+                // The relay is a network: a datagram it cannot pass on is lost.
+            }
+        }).Lost;
+        if (lost)
         {
             Interlocked.Increment(ref _dropped);
-            return;
-        }
-
-        try
-        {
-            await socket.SendToAsync(datagram, SocketFlags.None, destination, _stop.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
-        {
-            // The relay is a network: a datagram it cannot pass on is lost.
         }
     }
 }

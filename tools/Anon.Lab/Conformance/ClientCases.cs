@@ -1,5 +1,6 @@
 using System.Text;
 using Anon.Commands;
+using Anon.Lab.Faults;
 using Anon.Protocol;
 
 namespace Anon.Lab.Conformance;
@@ -331,17 +332,17 @@ public static class ClientCases
         };
     }
 
-    private static Outcome SynLost(ClientTarget target) => Exact(target, new GatewayScript { LoseSyns = 1 }, "the first SYN lost");
+    private static Outcome SynLost(ClientTarget target) => Exact(target, new GatewayScript { Faults = [new Lose(Way.ToGateway, DatagramKind.Syn)] }, "the first SYN lost");
 
-    private static Outcome HandshakeAckLost(ClientTarget target) => Exact(target, new GatewayScript { LoseHandshakeAcks = 1 }, "the first handshake ACK lost");
+    private static Outcome HandshakeAckLost(ClientTarget target) => Exact(target, new GatewayScript { Faults = [new Lose(Way.ToGateway, DatagramKind.HandshakeAck)] }, "the first handshake ACK lost");
 
-    private static Outcome SegmentLost(ClientTarget target) => Exact(target, new GatewayScript { LoseSegments = new HashSet<int> { 1 } }, "the second segment lost");
+    private static Outcome SegmentLost(ClientTarget target) => Exact(target, new GatewayScript { Faults = [new Lose(Way.ToClient, DatagramKind.Segment, Segment: 1)] }, "the second segment lost");
 
-    private static Outcome AckLost(ClientTarget target) => Exact(target, new GatewayScript { LoseAcksOf = new HashSet<int> { 0 } }, "the acknowledgment of the first segment lost");
+    private static Outcome AckLost(ClientTarget target) => Exact(target, new GatewayScript { Faults = [new Lose(Way.ToGateway, DatagramKind.AckOfSegment, Segment: 0)] }, "the acknowledgment of the first segment lost");
 
     private static Outcome FinAckLost(ClientTarget target)
     {
-        ClientRun run = Run(target, new GatewayScript { LoseFirstFinAck = true });
+        ClientRun run = Run(target, new GatewayScript { Faults = [new Lose(Way.ToGateway, DatagramKind.FinAck)] });
         if (NotExact(run, target.Page, "the ACK|FIN lost") is { } failed)
         {
             return failed;
@@ -361,9 +362,9 @@ public static class ClientCases
             : "the ACK|FIN lost: the file holds the page; the client had left when the FIN came again (the gateway gives up its close)");
     }
 
-    private static Outcome DuplicateSegments(ClientTarget target) => Exact(target, new GatewayScript { DuplicateSegments = true }, "every segment sent twice");
+    private static Outcome DuplicateSegments(ClientTarget target) => Exact(target, new GatewayScript { Faults = [new Duplicate(Way.ToClient, DatagramKind.Segment)] }, "every segment sent twice");
 
-    private static Outcome DuplicateSynAck(ClientTarget target) => Exact(target, new GatewayScript { DuplicateSynAck = true }, "the SYN|ACK sent twice");
+    private static Outcome DuplicateSynAck(ClientTarget target) => Exact(target, new GatewayScript { Faults = [new Duplicate(Way.ToClient, DatagramKind.SynAck)] }, "the SYN|ACK sent twice");
 
     private static Outcome ReorderedSegments(ClientTarget target) => Exact(target, new GatewayScript { SendNextFirst = new HashSet<int> { 1 } }, "the third segment before the second");
 

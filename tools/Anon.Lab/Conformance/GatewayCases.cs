@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using Anon.Lab.Faults;
 using Anon.Protocol;
 
 namespace Anon.Lab.Conformance;
@@ -393,22 +394,22 @@ public static partial class GatewayCases
         ExactAfter(target, new ClientScript { HandshakeAckDelay = TimeSpan.FromSeconds(1) }, "the handshake ACK sent 1 s late, as a retransmission would be");
 
     private static Outcome SegmentLost(GatewayTarget target) =>
-        Retransmitted(target, new ClientScript { LoseSegments = new HashSet<int> { 1 } }, "the second segment lost");
+        Retransmitted(target, new ClientScript { Faults = [new Lose(Way.ToClient, DatagramKind.Segment, Segment: 1)] }, "the second segment lost");
 
     private static Outcome AckLost(GatewayTarget target) =>
-        Retransmitted(target, new ClientScript { LoseAcksOf = new HashSet<int> { 0 } }, "our acknowledgment of the first segment lost");
+        Retransmitted(target, new ClientScript { Faults = [new Lose(Way.ToGateway, DatagramKind.AckOfSegment, Segment: 0)] }, "our acknowledgment of the first segment lost");
 
     private static Outcome FinLost(GatewayTarget target)
     {
         int last = (target.Page.Length + Segments.MaxPayload - 1) / Segments.MaxPayload - 1;
-        return Retransmitted(target, new ClientScript { LoseSegments = new HashSet<int> { Math.Max(0, last) } }, "the segment with FIN lost");
+        return Retransmitted(target, new ClientScript { Faults = [new Lose(Way.ToClient, DatagramKind.Segment, Segment: Math.Max(0, last))] }, "the segment with FIN lost");
     }
 
-    private static Outcome FinAckLost(GatewayTarget target)
-    {
-        int last = (target.Page.Length + Segments.MaxPayload - 1) / Segments.MaxPayload - 1;
-        return Retransmitted(target, new ClientScript { LoseAcksOf = new HashSet<int> { Math.Max(0, last) } }, "our ACK|FIN lost");
-    }
+    private static Outcome FinAckLost(GatewayTarget target) =>
+        Retransmitted(
+            target,
+            new ClientScript { Faults = [new Lose(Way.ToGateway, DatagramKind.FinAck)], Linger = target.Patience },
+            "our ACK|FIN lost");
 
     /// <summary>The transfer completes byte for byte and some segment came twice: the gateway's timer sent it again.</summary>
     private static Outcome Retransmitted(GatewayTarget target, ClientScript script, string what)
@@ -529,10 +530,10 @@ public static partial class GatewayCases
     }
 
     private static Outcome DuplicateHandshakeAck(GatewayTarget target) =>
-        ExactAfter(target, new ClientScript { HandshakeAckCopies = 3 }, "the handshake ACK three times");
+        ExactAfter(target, new ClientScript { Faults = [new Duplicate(Way.ToGateway, DatagramKind.HandshakeAck, Copies: 3)] }, "the handshake ACK three times");
 
     private static Outcome ReorderedAcks(GatewayTarget target) =>
-        ExactAfter(target, new ClientScript { ReorderAcks = true }, "each acknowledgment followed by a stale one");
+        ExactAfter(target, new ClientScript { Faults = [new DuplicateLate(Way.ToGateway, DatagramKind.HandshakeAck), new DuplicateLate(Way.ToGateway, DatagramKind.AckOfSegment)] }, "each acknowledgment followed by a stale one");
 
     private static Outcome AckBeyondSent(GatewayTarget target)
     {

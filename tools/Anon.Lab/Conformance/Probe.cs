@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Anon.Lab.Faults;
 using Anon.Protocol;
 
 namespace Anon.Lab.Conformance;
@@ -16,7 +17,9 @@ public sealed class Probe : IDisposable
     private readonly bool _fromAnyone;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly byte[] _buffer = new byte[65536];
+    private readonly Queue<byte[]> _arrived = new();
     private EndPoint _source;
+    private FaultyConnection? _network;
 
     /// <param name="fromAnyone">
     /// A broken client's socket: not connected, so that datagrams from any address and port are read
@@ -49,9 +52,34 @@ public sealed class Probe : IDisposable
     /// <summary>A line per datagram sent or received, in the spec's log format.</summary>
     public List<string> PacketLines { get; } = [];
 
+    /// <summary>
+    /// From now on, the datagrams sent and received pass a network with these faults (a lost ACK, a
+    /// segment lost on its way here...), as if they were between the gateway and this end; none when empty.
+    /// </summary>
+    public void UseFaults(IReadOnlyList<Fault> faults)
+    {
+        _network = faults.Count == 0 ? null : new FaultyConnection(new FaultPlan(faults));
+        LostOnTheWay.Clear();
+    }
+
+    /// <summary>Datagrams the gateway sent that the faults of <see cref="UseFaults"/> lost on their way here, in order.</summary>
+    public List<Datagram> LostOnTheWay { get; } = [];
+
     public void Send(uint seq, uint ack, SegmentFlags flags) => SendRaw(Datagram.Build(seq, ack, flags));
 
     public void SendRaw(byte[] datagram)
+    {
+        if (_network is null)
+        {
+            SendNow(datagram);
+        }
+        else
+        {
+            _network.Pass(Way.ToGateway, datagram, SendNow);
+        }
+    }
+
+    private void SendNow(byte[] datagram)
     {
         if (SegmentHeader.TryRead(datagram, out SegmentHeader header))
         {
@@ -81,23 +109,41 @@ public sealed class Probe : IDisposable
         TimeSpan deadline = Now + timeout;
         while (true)
         {
-            TimeSpan left = deadline - Now;
-            if (left <= TimeSpan.Zero || !_socket.Poll(left, SelectMode.SelectRead))
+            if (!_arrived.TryDequeue(out byte[]? raw))
             {
-                return null;
+                TimeSpan left = deadline - Now;
+                if (left <= TimeSpan.Zero || !_socket.Poll(left, SelectMode.SelectRead))
+                {
+                    return null;
+                }
+
+                int length;
+                try
+                {
+                    length = _fromAnyone ? _socket.ReceiveFrom(_buffer, ref _source) : _socket.Receive(_buffer);
+                }
+                catch (SocketException)
+                {
+                    continue; // port unreachable for an earlier datagram: keep waiting until the deadline
+                }
+
+                raw = _buffer.AsSpan(0, length).ToArray();
+                if (_network is null)
+                {
+                    _arrived.Enqueue(raw);
+                }
+                else
+                {
+                    if (_network.Pass(Way.ToClient, raw, _arrived.Enqueue).Lost && Datagram.Parse(raw, Now) is { } lost)
+                    {
+                        LostOnTheWay.Add(lost);
+                    }
+                }
+
+                continue;
             }
 
-            int length;
-            try
-            {
-                length = _fromAnyone ? _socket.ReceiveFrom(_buffer, ref _source) : _socket.Receive(_buffer);
-            }
-            catch (SocketException)
-            {
-                continue; // port unreachable for an earlier datagram: keep waiting until the deadline
-            }
-
-            if (Datagram.Parse(_buffer.AsSpan(0, length), Now) is { } datagram)
+            if (Datagram.Parse(raw, Now) is { } datagram)
             {
                 Received.Add(datagram);
                 PacketLines.Add(PacketLogLine.Format(PacketDirection.Receive, datagram.Header));
@@ -140,7 +186,7 @@ public sealed class Probe : IDisposable
     public List<Datagram> DrainWaiting()
     {
         var all = new List<Datagram>();
-        while (_socket.Available > 0 && Receive(TimeSpan.FromMilliseconds(1)) is { } datagram)
+        while ((_arrived.Count > 0 || _socket.Available > 0) && Receive(TimeSpan.FromMilliseconds(1)) is { } datagram)
         {
             all.Add(datagram);
         }

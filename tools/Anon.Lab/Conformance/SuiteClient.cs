@@ -1,3 +1,4 @@
+using Anon.Lab.Faults;
 using Anon.Protocol;
 
 namespace Anon.Lab.Conformance;
@@ -12,26 +13,14 @@ public sealed record ClientScript
     /// <summary>Our ISN; random when null.</summary>
     public uint? Isn { get; init; }
 
-    /// <summary>Answer the first N SYN|ACKs with the SYN again, as if they were lost.</summary>
-    public int LoseSynAcks { get; init; }
-
     /// <summary>Wait this long before the handshake ACK, as if the first one was lost.</summary>
     public TimeSpan HandshakeAckDelay { get; init; }
 
-    /// <summary>Send the handshake ACK this many times.</summary>
-    public int HandshakeAckCopies { get; init; } = 1;
-
-    /// <summary>Treat the first arrival of these segments (0 = the first) as lost: no append, no acknowledgment.</summary>
-    public IReadOnlySet<int> LoseSegments { get; init; } = new HashSet<int>();
-
-    /// <summary>Take these segments but lose our acknowledgment of them, once.</summary>
-    public IReadOnlySet<int> LoseAcksOf { get; init; } = new HashSet<int>();
-
-    /// <summary>After this segment's acknowledgment, send the previous acknowledgment again this many times.</summary>
-    public (int Segment, int Copies)? DuplicateOldAck { get; init; }
-
-    /// <summary>Send each acknowledgment twice, the second after a stale one (reordering on the way).</summary>
-    public bool ReorderAcks { get; init; }
+    /// <summary>
+    /// The network's faults between the gateway and this client (a segment lost on its way here, our
+    /// ACK lost, our ACKs doubled...), applied to every datagram either way as it passes.
+    /// </summary>
+    public IReadOnlyList<Fault> Faults { get; init; } = [];
 
     /// <summary>Datagrams to send before the acknowledgment of segment N (0 = the first), given the segment taken.</summary>
     public Func<int, Datagram, IEnumerable<byte[]>>? InjectBeforeAck { get; init; }
@@ -182,11 +171,28 @@ public static class SuiteClient
 {
     public static FetchResult Fetch(Probe probe, ClientScript script)
     {
+        ArgumentNullException.ThrowIfNull(probe);
+        ArgumentNullException.ThrowIfNull(script);
+        probe.UseFaults(script.Faults);
+        try
+        {
+            FetchResult result = FetchThroughNetwork(probe, script);
+            // A segment lost on its way here was sent all the same: a retransmission is told by it.
+            result.Segments.AddRange(probe.LostOnTheWay.Where(d => !d.Header.IsSyn && (d.Payload.Length > 0 || d.Header.IsFin)));
+            return result;
+        }
+        finally
+        {
+            probe.UseFaults([]);
+        }
+    }
+
+    private static FetchResult FetchThroughNetwork(Probe probe, ClientScript script)
+    {
         uint isn = script.Isn ?? (uint)Random.Shared.NextInt64(0, uint.MaxValue);
         var result = new FetchResult { ClientIsn = isn };
         byte[] syn = Datagram.Build(isn, 0, script.SynWithAck ? SegmentFlags.Syn | SegmentFlags.Ack : SegmentFlags.Syn, reservedBits: script.ReservedBits);
 
-        int synAcksLost = 0;
         for (int attempt = 0; result.SynAck is null; attempt++)
         {
             if (attempt > 0 && script.NeverRetransmit)
@@ -204,10 +210,7 @@ public static class SuiteClient
             probe.SendRaw(syn);
             result.SynsSent++;
             Datagram? answer = probe.ReceiveWhere(d => d.Is(SegmentFlags.Syn | SegmentFlags.Ack) && d.Ack == isn + 1, script.ReceiveTimeout);
-            if (answer is not null && synAcksLost++ >= script.LoseSynAcks)
-            {
-                result.SynAck = answer;
-            }
+            result.SynAck = answer;
         }
 
         script.AfterSynAck?.Invoke();
@@ -220,13 +223,7 @@ public static class SuiteClient
         }
 
         byte[] lastAnswer = Datagram.Build(seq, gatewayIsn + (script.HandshakeAckOffByOne ? 0u : 1u), SegmentFlags.Ack, reservedBits: script.ReservedBits);
-        for (int copy = 0; copy < script.HandshakeAckCopies; copy++)
-        {
-            probe.SendRaw(lastAnswer);
-        }
-
-        byte[]? previousAnswer = null;
-        var arrivals = new Dictionary<int, int>();
+        probe.SendRaw(lastAnswer);
         int silentWaits = 0;
         for (int turn = 0; turn < 100_000; turn++)
         {
@@ -321,12 +318,6 @@ public static class SuiteClient
             }
 
             int index = result.Taken.Count;
-            arrivals[index] = arrivals.GetValueOrDefault(index) + 1;
-            if (script.LoseSegments.Contains(index) && arrivals[index] == 1)
-            {
-                continue; // lost on the way: the gateway's timer must bring it again
-            }
-
             if (script.StallAfterSegments is { } stall && index >= stall)
             {
                 result.Stalled = $"stalled on purpose after {stall} segments";
@@ -357,7 +348,6 @@ public static class SuiteClient
                 seq++;
             }
 
-            previousAnswer = lastAnswer;
             SegmentFlags flags = !fin ? SegmentFlags.Ack : script.CloseWithBareFin ? SegmentFlags.Fin : SegmentFlags.Ack | SegmentFlags.Fin;
             lastAnswer = Datagram.Build(seq, ack, flags, reservedBits: script.ReservedBits);
             if (fin)
@@ -369,28 +359,7 @@ public static class SuiteClient
                 }
             }
 
-            if (script.LoseAcksOf.Contains(index) && arrivals[index] == 1)
-            {
-                continue; // taken, but our acknowledgment is lost on the way
-            }
-
-            if (script.ReorderAcks && previousAnswer is not null)
-            {
-                probe.SendRaw(lastAnswer);
-                probe.SendRaw(previousAnswer);
-            }
-            else
-            {
-                probe.SendRaw(lastAnswer);
-            }
-
-            if (script.DuplicateOldAck is { } duplicate && duplicate.Segment == index && previousAnswer is not null)
-            {
-                for (int copy = 0; copy < duplicate.Copies; copy++)
-                {
-                    probe.SendRaw(previousAnswer);
-                }
-            }
+            probe.SendRaw(lastAnswer);
 
             if (fin)
             {
@@ -403,19 +372,29 @@ public static class SuiteClient
         return result;
     }
 
-    /// <summary>Answers the FIN again with our ACK|FIN while it comes within the script's linger.</summary>
+    /// <summary>
+    /// Answers a segment that comes again (the FIN: our ACK|FIN was lost) with our ACK|FIN, within the
+    /// script's linger; once answered, waits one receive timeout more for a copy already on its way.
+    /// </summary>
     private static void Linger(Probe probe, ClientScript script, byte[] finAck, FetchResult result)
     {
         TimeSpan until = probe.Now + script.Linger;
-        while (probe.ReceiveWhere(d => d.Header.IsFin, until - probe.Now) is not null)
+        while (probe.Receive(until - probe.Now) is { } again)
         {
-            if (script.FinAgainIsAnError)
+            if (again.Header.IsSyn || (again.Payload.Length == 0 && !again.Header.IsFin))
+            {
+                continue;
+            }
+
+            result.Segments.Add(again);
+            if (again.Header.IsFin && script.FinAgainIsAnError)
             {
                 result.Stalled = "a FIN after the close";
                 return;
             }
 
             probe.SendRaw(finAck);
+            until = TimeSpan.FromTicks(Math.Min(until.Ticks, (probe.Now + script.ReceiveTimeout).Ticks));
         }
     }
 }

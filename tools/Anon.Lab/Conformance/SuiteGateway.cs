@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Anon.Lab.Faults;
 using Anon.Protocol;
 
 namespace Anon.Lab.Conformance;
@@ -42,25 +43,11 @@ public sealed record GatewayScript
     /// <summary>Data segments without the ACK flag.</summary>
     public bool DataWithoutAck { get; init; }
 
-    /// <summary>Ignore the first N SYNs of each client, as if they were lost.</summary>
-    public int LoseSyns { get; init; }
-
-    /// <summary>Ignore the first N handshake ACKs, as if they were lost; the SYN|ACK is then sent again on the timer.</summary>
-    public int LoseHandshakeAcks { get; init; }
-
-    public bool DuplicateSynAck { get; init; }
-
-    /// <summary>Segments (0 = the first) whose first transmission is lost.</summary>
-    public IReadOnlySet<int> LoseSegments { get; init; } = new HashSet<int>();
-
-    /// <summary>Segments whose first acknowledgment is lost (ignored): the segment is sent again.</summary>
-    public IReadOnlySet<int> LoseAcksOf { get; init; } = new HashSet<int>();
-
-    /// <summary>The first ACK|FIN is lost: the FIN is sent again.</summary>
-    public bool LoseFirstFinAck { get; init; }
-
-    /// <summary>Send every segment twice.</summary>
-    public bool DuplicateSegments { get; init; }
+    /// <summary>
+    /// The network's faults between each client and this gateway (a lost SYN, a segment sent twice...),
+    /// applied to every datagram either way as it passes, each connection on its own.
+    /// </summary>
+    public IReadOnlyList<Fault> Faults { get; init; } = [];
 
     /// <summary>Before these segments, send the next one first (reordering on the way).</summary>
     public IReadOnlySet<int> SendNextFirst { get; init; } = new HashSet<int>();
@@ -204,6 +191,8 @@ public sealed class SuiteGateway : IDisposable
     private readonly byte[] _content;
     private readonly GatewayScript _script;
     private readonly Dictionary<IPEndPoint, Connection> _connections = [];
+    private readonly Dictionary<IPEndPoint, FaultyConnection> _network = [];
+    private readonly FaultPlan _faults;
     private readonly List<Exchanged> _record = [];
     private readonly Lock _lock = new();
     private readonly Lock _handling = new();
@@ -221,6 +210,7 @@ public sealed class SuiteGateway : IDisposable
     {
         _content = content;
         _script = script;
+        _faults = new FaultPlan(script.Faults);
         _log = logPath is null ? null : new StreamWriter(logPath) { AutoFlush = true };
         _segments = Plan(content.Length, script);
         _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
@@ -322,7 +312,15 @@ public sealed class SuiteGateway : IDisposable
                         continue; // an ICMP error for an earlier send: the client has gone
                     }
 
-                    Handle((IPEndPoint)any, buffer.AsSpan(0, length));
+                    var peer = (IPEndPoint)any;
+                    byte[] raw = buffer.AsSpan(0, length).ToArray();
+                    if (NetworkOf(peer).Pass(Way.ToGateway, raw, arrived => Handle(peer, arrived)).Lost && Datagram.Parse(raw, _clock.Elapsed) is { } lost)
+                    {
+                        lock (_lock)
+                        {
+                            _record.Add(new Exchanged(true, peer, lost, Lost: true));
+                        }
+                    }
                 }
             }
 
@@ -387,8 +385,7 @@ public sealed class SuiteGateway : IDisposable
                 _connections[peer] = connection;
             }
 
-            if (++connection.SynsSeen <= _script.LoseSyns || connection.State != State.SynReceived
-                || (_script.IgnoreRepeatedSyn && connection.SynsSeen > 1))
+            if ((++connection.SynsSeen > 1 && _script.IgnoreRepeatedSyn) || connection.State != State.SynReceived)
             {
                 return;
             }
@@ -411,11 +408,6 @@ public sealed class SuiteGateway : IDisposable
         switch (connection.State)
         {
             case State.SynReceived when datagram.Header.IsAck && (datagram.Ack == connection.Isn + 1 || _script.AcceptAnyHandshakeAck):
-                if (++connection.HandshakeAcksSeen <= _script.LoseHandshakeAcks)
-                {
-                    return;
-                }
-
                 connection.State = State.Established;
                 connection.LastClientSeq = datagram.Seq;
                 SendSegment(connection, first: true);
@@ -486,20 +478,9 @@ public sealed class SuiteGateway : IDisposable
             return; // a plain ACK of the FIN segment: its ACK|FIN is still to come
         }
 
-        if (!fin && _script.LoseAcksOf.Contains(connection.Segment) && connection.AcksLost.Add(connection.Segment))
-        {
-            return;
-        }
-
         connection.LastClientSeq = datagram.Seq;
         if (fin)
         {
-            if (_script.LoseFirstFinAck && !connection.FinAckLost)
-            {
-                connection.FinAckLost = true;
-                return;
-            }
-
             if (!_script.IgnoreFinAck)
             {
                 connection.State = State.Closed;
@@ -584,10 +565,6 @@ public sealed class SuiteGateway : IDisposable
         byte[] synAck = Datagram.Build(connection.Isn, ack, SegmentFlags.Syn | SegmentFlags.Ack, new byte[_script.SynAckPadding], _script.ReservedBits);
         connection.RetransmitAt = _clock.Elapsed + _script.SynAckRetransmissionTimeout;
         Send(connection, synAck);
-        if (_script.DuplicateSynAck)
-        {
-            Send(connection, synAck);
-        }
     }
 
     private uint SequenceOf(Connection connection, int segment) =>
@@ -639,23 +616,32 @@ public sealed class SuiteGateway : IDisposable
             {
                 Send(connection, BuildSegment(connection, segment + 1));
             }
-
-            if (_script.LoseSegments.Contains(segment))
-            {
-                Record(connection, BuildSegment(connection, segment), lost: true);
-                return;
-            }
         }
 
-        byte[] datagram = BuildSegment(connection, segment, again: !first);
-        Send(connection, datagram);
-        if (_script.DuplicateSegments)
+        Send(connection, BuildSegment(connection, segment, again: !first));
+    }
+
+    /// <summary>Sends through the network of that client's connection, faulty as the script says: a datagram it loses is recorded as lost.</summary>
+    private void Send(Connection connection, byte[] datagram)
+    {
+        if (NetworkOf(connection.Peer).Pass(Way.ToClient, datagram, leaving => SendNow(connection, leaving)).Lost)
         {
-            Send(connection, datagram);
+            Record(connection, datagram, lost: true);
         }
     }
 
-    private void Send(Connection connection, byte[] datagram)
+    private FaultyConnection NetworkOf(IPEndPoint peer)
+    {
+        if (!_network.TryGetValue(peer, out FaultyConnection? network))
+        {
+            network = new FaultyConnection(_faults);
+            _network[peer] = network;
+        }
+
+        return network;
+    }
+
+    private void SendNow(Connection connection, byte[] datagram)
     {
         Record(connection, datagram, lost: false);
         if (SegmentHeader.TryRead(datagram, out SegmentHeader header))
@@ -726,17 +712,11 @@ public sealed class SuiteGateway : IDisposable
 
         public int SynsSeen { get; set; }
 
-        public int HandshakeAcksSeen { get; set; }
-
         public int DuplicateAcksSeen { get; set; }
-
-        public HashSet<int> AcksLost { get; } = [];
 
         /// <summary>What this connection serves, and in which segments.</summary>
         public required byte[] Content { get; init; }
 
         public required List<(int Offset, int Length, bool Fin)> Segments { get; init; }
-
-        public bool FinAckLost { get; set; }
     }
 }
