@@ -20,6 +20,9 @@ internal sealed class Publisher
     /// <summary>minisign.pub as minisign wrote it: its comment line and its base64 line.</summary>
     public string PublicKeyFile { get; }
 
+    /// <summary>The base64 line of minisign.pub, which <c>--page-key</c> takes as well as the file.</summary>
+    public string PublicKeyLine => PublicKeyFile.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)[^1];
+
     /// <summary>Makes a new key pair in <paramref name="folder"/> (replacing one there).</summary>
     /// <exception cref="TestbedException">minisign is missing or fails.</exception>
     public static async Task<Publisher> CreateAsync(string folder)

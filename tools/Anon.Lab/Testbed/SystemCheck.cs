@@ -402,7 +402,7 @@ internal sealed partial class SystemCheck
         _bed.Publish(SignatureName, firstOn);
         _bed.SetPage(LightCommand.LightOn);
         int beforeKey = await LineCountAsync(Device, ClientLog, cancel).ConfigureAwait(false);
-        GuestResult[] restarted = await _bed.UsePageKeyAsync(publisher.PublicKeyFile, cancel).ConfigureAwait(false);
+        GuestResult[] restarted = await _bed.UsePageKeyAsync(publisher.PublicKeyLine, cancel).ConfigureAwait(false);
         foreach ((GuestResult result, EmulatedPi pi) in restarted.Zip([Gateway, Device]))
         {
             if (!result.Succeeded)

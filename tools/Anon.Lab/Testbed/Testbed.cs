@@ -167,30 +167,26 @@ internal sealed class Testbed : IAsyncDisposable
     public Uri OnGatewayPi(string name) => new(PageOnGatewayPi, name);
 
     /// <summary>
-    /// README "On the device too", on both Pis: the publisher's minisign.pub in /etc/anon, named by
-    /// ANON_GATEWAY_PAGE_KEY and ANON_CLIENT_PAGE_KEY, the gateway serving the signature on
-    /// <see cref="SignaturePort"/>; both services restarted. The page must be signed by then.
+    /// README "On the device too", on both Pis: the publisher's key (the base64 line of its
+    /// minisign.pub) in ANON_GATEWAY_PAGE_KEY and ANON_CLIENT_PAGE_KEY, the gateway serving the
+    /// signature on <see cref="SignaturePort"/>; both services restarted. The page must be signed by then.
     /// </summary>
+    /// <remarks>
+    /// The line, not a file of the key in /etc/anon: the settings files are the packages' own, which
+    /// a purge removes; a file of the user's would stay (and the purge check would find it).
+    /// </remarks>
     /// <returns>What each Pi answered, in order: gateway, device.</returns>
-    public async Task<GuestResult[]> UsePageKeyAsync(string publicKeyFile, CancellationToken cancel)
+    public async Task<GuestResult[]> UsePageKeyAsync(string publicKeyLine, CancellationToken cancel)
     {
-        string key = $"""
-            cat > /etc/anon/minisign.pub <<'KEY'
-            {publicKeyFile.TrimEnd()}
-            KEY
-            chmod 644 /etc/anon/minisign.pub
-            """;
         string gateway = $"""
             set -e
-            {key}
-            sed -i -e 's|^ANON_GATEWAY_PAGE_KEY=.*|ANON_GATEWAY_PAGE_KEY=/etc/anon/minisign.pub|' -e 's|^#*ANON_GATEWAY_SIGNATURE_PORT=.*|ANON_GATEWAY_SIGNATURE_PORT={SignaturePort}|' /etc/anon/gateway.env
+            sed -i -e 's|^ANON_GATEWAY_PAGE_KEY=.*|ANON_GATEWAY_PAGE_KEY={publicKeyLine}|' -e 's|^#*ANON_GATEWAY_SIGNATURE_PORT=.*|ANON_GATEWAY_SIGNATURE_PORT={SignaturePort}|' /etc/anon/gateway.env
             systemctl restart anon-gateway
             systemctl is-active anon-gateway
             """;
         string device = $"""
             set -e
-            {key}
-            sed -i -e 's|^ANON_CLIENT_PAGE_KEY=.*|ANON_CLIENT_PAGE_KEY=/etc/anon/minisign.pub|' /etc/anon/client.env
+            sed -i -e 's|^ANON_CLIENT_PAGE_KEY=.*|ANON_CLIENT_PAGE_KEY={publicKeyLine}|' /etc/anon/client.env
             systemctl restart anon-client
             systemctl is-active anon-client
             """;
