@@ -131,6 +131,34 @@ public sealed class FaultTests
     }
 
     [Fact]
+    public void Faults_that_change_bytes_change_them_on_the_way_all_of_them_in_order_and_the_datagram_is_still_told_as_sent()
+    {
+        var network = new FaultyConnection(new FaultPlan(
+        [
+            new SetReservedBits(Way.ToClient, 0x100),
+            new ChangeAckField(Way.ToClient, DatagramKind.SynAck, ack => ack - 1),
+            new PadPayload(Way.ToClient, DatagramKind.SynAck, 3),
+            new FlipPayloadByte(Way.ToClient, Segment: 0, Offset: 1, Bits: 0x20),
+        ]));
+        var arrived = new List<byte[]>();
+        byte[] first = Segment(0, 512);
+        byte[] second = Segment(512, 512);
+
+        network.Pass(Way.ToGateway, Syn, arrived.Add);
+        DatagramClass synAck = network.Pass(Way.ToClient, SynAck, arrived.Add).Class;
+        network.Pass(Way.ToClient, first, arrived.Add);
+        network.Pass(Way.ToClient, second, arrived.Add);
+
+        Assert.Equal(Syn, arrived[0]); // the other way: untouched
+        Assert.Equal(DatagramKind.SynAck, synAck.Kind);
+        Datagram changed = Datagram.Parse(arrived[1], TimeSpan.Zero)!;
+        Assert.Equal((ClientIsn, 0x100u | (uint)(SegmentFlags.Syn | SegmentFlags.Ack), 3), (changed.Ack, (uint)changed.Header.Flags, changed.Payload.Length));
+        Assert.Equal(0x20, arrived[2][SegmentHeader.Size + 1] ^ first[SegmentHeader.Size + 1]);
+        Assert.Equal(second.AsSpan(SegmentHeader.Size).ToArray(), arrived[3].AsSpan(SegmentHeader.Size).ToArray());
+        Assert.True(Datagram.Parse(arrived[3], TimeSpan.Zero)!.Header.HasReservedBits);
+    }
+
+    [Fact]
     public void Random_loss_repeats_with_its_seed()
     {
         static bool[] Draws(int seed)

@@ -390,7 +390,7 @@ public static class ClientCases
 
     private static Outcome Stranger(ClientTarget target) => Exact(target, new GatewayScript { StrangerBefore = 1 }, "a forged segment from another port before the second");
 
-    private static Outcome ReservedBitsIgnored(ClientTarget target) => Exact(target, new GatewayScript { ReservedBits = 0x80000000 }, "every header with a reserved bit set");
+    private static Outcome ReservedBitsIgnored(ClientTarget target) => Exact(target, new GatewayScript { Faults = [new SetReservedBits(Way.ToClient, 0x80000000)] }, "every header with a reserved bit set");
 
     private static Outcome FinWithoutAck(ClientTarget target) => Exact(target, new GatewayScript { Fin = FinStyle.Bare }, "the last segment with FIN and no ACK, as the sample draws it");
 

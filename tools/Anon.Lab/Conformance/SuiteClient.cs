@@ -71,14 +71,8 @@ public sealed record ClientScript
     /// <summary>Send the SYN with ACK set too.</summary>
     public bool SynWithAck { get; init; }
 
-    /// <summary>Set reserved bits in every header.</summary>
-    public uint ReservedBits { get; init; }
-
     /// <summary>Never retransmit the SYN or the handshake ACK.</summary>
     public bool NeverRetransmit { get; init; }
-
-    /// <summary>A handshake ACK whose ack is the gateway's ISN, not ISN + 1.</summary>
-    public bool HandshakeAckOffByOne { get; init; }
 
     /// <summary>Answer only the first SYN|ACK; the same SYN|ACK again gets nothing.</summary>
     public bool IgnoreRepeatedSynAck { get; init; }
@@ -191,7 +185,7 @@ public static class SuiteClient
     {
         uint isn = script.Isn ?? (uint)Random.Shared.NextInt64(0, uint.MaxValue);
         var result = new FetchResult { ClientIsn = isn };
-        byte[] syn = Datagram.Build(isn, 0, script.SynWithAck ? SegmentFlags.Syn | SegmentFlags.Ack : SegmentFlags.Syn, reservedBits: script.ReservedBits);
+        byte[] syn = Datagram.Build(isn, 0, script.SynWithAck ? SegmentFlags.Syn | SegmentFlags.Ack : SegmentFlags.Syn);
 
         for (int attempt = 0; result.SynAck is null; attempt++)
         {
@@ -222,7 +216,7 @@ public static class SuiteClient
             result.Segments.AddRange(probe.Drain(script.HandshakeAckDelay).Where(d => d.Payload.Length > 0 || d.Header.IsFin));
         }
 
-        byte[] lastAnswer = Datagram.Build(seq, gatewayIsn + (script.HandshakeAckOffByOne ? 0u : 1u), SegmentFlags.Ack, reservedBits: script.ReservedBits);
+        byte[] lastAnswer = Datagram.Build(seq, gatewayIsn + 1, SegmentFlags.Ack);
         probe.SendRaw(lastAnswer);
         int silentWaits = 0;
         for (int turn = 0; turn < 100_000; turn++)
@@ -344,12 +338,12 @@ public static class SuiteClient
 
             if (fin && (script.PlainAckBeforeFin || script.NeverFinAck || script.CloseWithBareFin))
             {
-                probe.SendRaw(Datagram.Build(seq, ack, SegmentFlags.Ack, reservedBits: script.ReservedBits));
+                probe.SendRaw(Datagram.Build(seq, ack, SegmentFlags.Ack));
                 seq++;
             }
 
             SegmentFlags flags = !fin ? SegmentFlags.Ack : script.CloseWithBareFin ? SegmentFlags.Fin : SegmentFlags.Ack | SegmentFlags.Fin;
-            lastAnswer = Datagram.Build(seq, ack, flags, reservedBits: script.ReservedBits);
+            lastAnswer = Datagram.Build(seq, ack, flags);
             if (fin)
             {
                 result.Fin = datagram;

@@ -58,8 +58,6 @@ public sealed record GatewayScript
     /// <summary>Before segment N, a datagram from another port: a copy of the segment with other bytes.</summary>
     public int? StrangerBefore { get; init; }
 
-    public uint ReservedBits { get; init; }
-
     /// <summary>Stop sending anything after this many segments (a gateway that stalls).</summary>
     public int? StallAfter { get; init; }
 
@@ -107,14 +105,8 @@ public sealed record GatewayScript
     /// <summary>Number the second and later segments one byte too far (the sample's ack=614 as a rule).</summary>
     public bool SkipAByte { get; init; }
 
-    /// <summary>Flip a byte of the content.</summary>
-    public bool CorruptContent { get; init; }
-
     /// <summary>Keep sending the FIN after the client's ACK|FIN.</summary>
     public bool IgnoreFinAck { get; init; }
-
-    /// <summary>A SYN|ACK whose ack is the client's ISN, not ISN + 1.</summary>
-    public bool SynAckAckOffByOne { get; init; }
 
     /// <summary>Move on at any acknowledgment at or past the segment's end, even of bytes never sent.</summary>
     public bool AdvanceOnAnyAck { get; init; }
@@ -122,14 +114,8 @@ public sealed record GatewayScript
     /// <summary>Take the handshake ACK whatever its ack field holds.</summary>
     public bool AcceptAnyHandshakeAck { get; init; }
 
-    /// <summary>Bytes of payload padding the SYN|ACK: a 12-byte SYN gets more back than it sent.</summary>
-    public int SynAckPadding { get; init; }
-
     /// <summary>Number the content from the ISN instead of ISN + 1.</summary>
     public bool DataFromIsn { get; init; }
-
-    /// <summary>An ack field of 0 in every segment, acknowledging nothing the client sent.</summary>
-    public bool AckFieldZero { get; init; }
 
     /// <summary>Answer only the first SYN of a handshake; a SYN sent again gets nothing.</summary>
     public bool IgnoreRepeatedSyn { get; init; }
@@ -561,8 +547,7 @@ public sealed class SuiteGateway : IDisposable
 
     private void SendSynAck(Connection connection)
     {
-        uint ack = connection.ClientIsn + (_script.SynAckAckOffByOne ? 0u : 1u);
-        byte[] synAck = Datagram.Build(connection.Isn, ack, SegmentFlags.Syn | SegmentFlags.Ack, new byte[_script.SynAckPadding], _script.ReservedBits);
+        byte[] synAck = Datagram.Build(connection.Isn, connection.ClientIsn + 1, SegmentFlags.Syn | SegmentFlags.Ack);
         connection.RetransmitAt = _clock.Elapsed + _script.SynAckRetransmissionTimeout;
         Send(connection, synAck);
     }
@@ -574,19 +559,14 @@ public sealed class SuiteGateway : IDisposable
     {
         (int offset, int length, bool fin) = connection.Segments[segment];
         byte[] payload = connection.Content.AsSpan(offset, length).ToArray();
-        if (_script.CorruptContent && segment == 0 && payload.Length > 0)
-        {
-            payload[0] ^= 0x20;
-        }
-
         SegmentFlags flags = _script.DataWithoutAck ? SegmentFlags.None : SegmentFlags.Ack;
         if (fin && !(again && _script.RetransmitFinWithoutFlag))
         {
             flags = _script.Fin is FinStyle.Bare or FinStyle.SeparateBare ? SegmentFlags.Fin : flags | SegmentFlags.Fin;
         }
 
-        uint ack = _script.AckFieldZero ? 0 : _script.ConstantAckField ? connection.ClientIsn + 1 : connection.LastClientSeq + 1;
-        return Datagram.Build(SequenceOf(connection, segment), ack, flags, payload, _script.ReservedBits);
+        uint ack = _script.ConstantAckField ? connection.ClientIsn + 1 : connection.LastClientSeq + 1;
+        return Datagram.Build(SequenceOf(connection, segment), ack, flags, payload);
     }
 
     private void SendSegment(Connection connection, bool first)

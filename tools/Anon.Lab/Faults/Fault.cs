@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using Anon.Protocol;
+
 namespace Anon.Lab.Faults;
 
 /// <summary>What the network does with one datagram: how many copies arrive now, and whether one more arrives late.</summary>
@@ -11,14 +14,19 @@ public readonly record struct Delivery(int Copies, bool CopyLate = false)
 }
 
 /// <summary>
-/// One fault of the network between a client and a gateway, as a value: a case or a broken peer is
-/// a short list of them (<see cref="FaultPlan"/>), applied to each datagram as it is sent, by the
-/// suite's gateway, the suite's client and the lossy relay alike.
+/// One fault between a client and a gateway, as a value: a case or a broken peer is a short list of
+/// them (<see cref="FaultPlan"/>), applied to each datagram as it is sent, by the suite's gateway,
+/// the suite's client and the lossy relay alike. A fault loses or copies a datagram
+/// (<see cref="Decide"/>), or changes its bytes on the way (<see cref="Change"/>): a defect that
+/// shows only in the bytes a peer sends is such a change.
 /// </summary>
 public abstract record Fault
 {
     /// <summary>What this fault does to the datagram; null when it does not concern it.</summary>
-    public abstract Delivery? Decide(DatagramClass datagram);
+    public virtual Delivery? Decide(DatagramClass datagram) => null;
+
+    /// <summary>The datagram's bytes as this fault leaves them: <paramref name="bytes"/> themselves when it does not change them.</summary>
+    public virtual byte[] Change(DatagramClass datagram, byte[] bytes) => bytes;
 
     /// <summary>Whether <paramref name="datagram"/> is of <paramref name="way"/>, <paramref name="kind"/> and, when given, <paramref name="segment"/>.</summary>
     protected static bool Matches(DatagramClass datagram, Way way, DatagramKind kind, int? segment) =>
@@ -47,6 +55,62 @@ public sealed record DuplicateLate(Way Way, DatagramKind Kind) : Fault
         Matches(datagram, Way, Kind, null) ? new Delivery(1, CopyLate: true) : null;
 }
 
+/// <summary>Reserved bits set in the flags word of every datagram that way.</summary>
+public sealed record SetReservedBits(Way Way, uint Bits) : Fault
+{
+    public override byte[] Change(DatagramClass datagram, byte[] bytes)
+    {
+        if (datagram.Way != Way || bytes.Length < SegmentHeader.Size)
+        {
+            return bytes;
+        }
+
+        byte[] changed = [.. bytes];
+        uint word = BinaryPrimitives.ReadUInt32BigEndian(changed.AsSpan(8)) | (Bits & ~(uint)SegmentHeader.DefinedFlags);
+        BinaryPrimitives.WriteUInt32BigEndian(changed.AsSpan(8), word);
+        return changed;
+    }
+}
+
+/// <summary>The ack field of each datagram of that kind, as <paramref name="NewAck"/> makes it from the one sent.</summary>
+public sealed record ChangeAckField(Way Way, DatagramKind Kind, Func<uint, uint> NewAck) : Fault
+{
+    public override byte[] Change(DatagramClass datagram, byte[] bytes)
+    {
+        if (!Matches(datagram, Way, Kind, null) || bytes.Length < SegmentHeader.Size)
+        {
+            return bytes;
+        }
+
+        byte[] changed = [.. bytes];
+        BinaryPrimitives.WriteUInt32BigEndian(changed.AsSpan(4), NewAck(BinaryPrimitives.ReadUInt32BigEndian(changed.AsSpan(4))));
+        return changed;
+    }
+}
+
+/// <summary>One byte of a segment's payload with bits flipped, in every copy: content that arrives wrong.</summary>
+public sealed record FlipPayloadByte(Way Way, int Segment, int Offset, byte Bits) : Fault
+{
+    public override byte[] Change(DatagramClass datagram, byte[] bytes)
+    {
+        if (!Matches(datagram, Way, DatagramKind.Segment, Segment) || bytes.Length <= SegmentHeader.Size + Offset)
+        {
+            return bytes;
+        }
+
+        byte[] changed = [.. bytes];
+        changed[SegmentHeader.Size + Offset] ^= Bits;
+        return changed;
+    }
+}
+
+/// <summary><paramref name="Bytes"/> zero bytes added to the payload of each datagram of that kind.</summary>
+public sealed record PadPayload(Way Way, DatagramKind Kind, int Bytes) : Fault
+{
+    public override byte[] Change(DatagramClass datagram, byte[] bytes) =>
+        Matches(datagram, Way, Kind, null) ? [.. bytes, .. new byte[Bytes]] : bytes;
+}
+
 /// <summary>Each datagram, either way, lost with <paramref name="Probability"/>: a seeded draw, so that a run repeats.</summary>
 public sealed record RandomLoss(double Probability, int Seed) : Fault
 {
@@ -68,6 +132,17 @@ public sealed class FaultPlan(IReadOnlyList<Fault> faults)
     public static FaultPlan None { get; } = new([]);
 
     public IReadOnlyList<Fault> Faults { get; } = faults;
+
+    /// <summary>The datagram's bytes once every fault has changed them, in the plan's order.</summary>
+    public byte[] Change(DatagramClass datagram, byte[] bytes)
+    {
+        foreach (Fault fault in Faults)
+        {
+            bytes = fault.Change(datagram, bytes);
+        }
+
+        return bytes;
+    }
 
     public Delivery Decide(DatagramClass datagram)
     {

@@ -14,9 +14,9 @@ public sealed class FaultyConnection(FaultPlan plan)
     private byte[]? _lateToClient;
 
     /// <summary>
-    /// Passes <paramref name="datagram"/> the way <paramref name="way"/>: hands it to
-    /// <paramref name="deliver"/> as many times as it arrives (never, once, twice), and a copy held
-    /// back from before after it. Returns what it was and whether it was lost.
+    /// Passes <paramref name="datagram"/> the way <paramref name="way"/>: hands it, as the faults
+    /// change it, to <paramref name="deliver"/> as many times as it arrives (never, once, twice), and
+    /// a copy held back from before after it. Returns what it was and whether it was lost.
     /// </summary>
     public (DatagramClass Class, bool Lost) Pass(Way way, byte[] datagram, Action<byte[]> deliver)
     {
@@ -27,8 +27,9 @@ public sealed class FaultyConnection(FaultPlan plan)
         byte[]? late;
         lock (_lock)
         {
-            kind = _classifier.Classify(way, datagram);
+            kind = _classifier.Classify(way, datagram); // as sent: a change on the way does not make it another datagram
             delivery = plan.Decide(kind);
+            datagram = plan.Change(kind, datagram);
             ref byte[]? held = ref way == Way.ToGateway ? ref _lateToGateway : ref _lateToClient;
             late = held;
             held = delivery.CopyLate ? datagram : null;
