@@ -2,7 +2,8 @@
 # A one-shot transfer as a whole process, against the cost of starting a program at all: our
 # Native AOT client fetching the 13,112-byte page from our gateway, a Native AOT "hello" built here
 # with the client's own publish profile, tftp-hpa's and libcoap's clients fetching the same page,
-# and /bin/true, interleaved in one run (bench/spawn_timer.py). Installs what it needs with apt;
+# and /bin/true, interleaved in one run (bench/spawn_timer.py); and our client checking the page's
+# signature (--page-key) from a gateway that serves it. Installs what it needs with apt;
 # needs root (apt, and in.tftpd's chroot).
 #   bench/startup.sh [RUNS]          RUNS runs of each (default 40)
 #   bench/startup.sh --phases [RUNS] also where the client's run goes, phase by phase: a build with
@@ -27,7 +28,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/bench/servers.sh"
 
 if [ "$(id -u)" -ne 0 ]; then echo "bench/startup.sh: needs root (apt, in.tftpd)" >&2; exit 1; fi
-install_missing strace:strace
+install_missing strace:strace minisign:minisign
 work=$(mktemp -d)
 pids=()
 worktree=
@@ -61,6 +62,22 @@ fi
 start_servers
 phased=${phased/PORT/$ours_port}
 ours="$ours_client -s 127.0.0.1 -p $ours_port -l $work/client.log --linger 0 -f"
+
+# The same page signed (README "On the device too"): a gateway of its own with --page-key and
+# --signature-port, and the client checking the signature with --page-key (two transfers, the
+# signature's check, the last signing time written to --state-dir).
+mkdir -p "$work/signed" "$work/state"
+cp "$page" "$work/signed/"
+minisign -G -W -p "$work/key.pub" -s "$work/key.sec" >/dev/null
+minisign -S -s "$work/key.sec" -m "$work/signed/LIGHTON_COMMAND" >/dev/null
+"$lab/anon-lab" serve "$work/signed" --port 0 > "$work/signed-web.out" 2>&1 & pids+=($!)
+wait_for "$work/signed-web.out" serving
+signed_port=$(free_port)
+signature_port=$(free_port)
+"$aot/anonGateway" -p "$signed_port" -l "$work/signed-gateway.log" -w "$(grep -o 'http://[0-9.:]*/' "$work/signed-web.out")LIGHTON_COMMAND" \
+    --refresh 0 --max-connection-rate 0 --page-key "$work/key.pub" --signature-port "$signature_port" > "$work/signed-gateway.out" 2>&1 & pids+=($!)
+wait_for "$work/signed-gateway.out" "serving the page's signature"
+signed="$ours_client -s 127.0.0.1 -p $signed_port -l $work/signed-client.log --linger 0 --page-key $work/key.pub --signature-port $signature_port --state-dir $work/state -f $work/out.signed"
 echo "one machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), Linux $(uname -r), .NET $(dotnet --version)"
 lightoff=$root/tests/fixtures/LIGHTOFF_COMMAND
 python3 "$root/bench/spawn_timer.py" --rounds "$runs" \
@@ -68,15 +85,17 @@ python3 "$root/bench/spawn_timer.py" --rounds "$runs" \
     --ratio "ours, page unchanged/hello" --ratio "ours, page changed/hello" \
     --ratio "ours, page unchanged/tftp-hpa" --ratio "ours, page changed/tftp-hpa" \
     --ratio "ours, page unchanged/libcoap" --ratio "hello/true" --ratio "tftp-hpa/true" \
+    --ratio "ours, signed page unchanged/ours, page unchanged" \
     "${phase_arguments[@]}" \
     "true=/bin/true" \
     "hello=$work/hello/hello" \
     "ours, page unchanged=$ours $work/out.same" \
     "ours, page changed=$ours $work/out.changed" \
+    "ours, signed page unchanged=$signed" \
     "tftp-hpa=tftp -m binary 127.0.0.1 $tftp_port -c get LIGHTON_COMMAND $work/out.tftp" \
     "libcoap=coap-client-notls -m get -b 512 -o $work/out.coap coap://127.0.0.1:$coap_port/example_data" \
     ${phased:+"$phased"}
-for file in out.same out.changed out.tftp out.coap; do
+for file in out.same out.changed out.signed out.tftp out.coap; do
     cmp -s "$work/$file" "$page" || { echo "bench/startup.sh: $file is not the page" >&2; exit 1; }
 done
 
